@@ -1,0 +1,192 @@
+"""The scenario: one YAML file describing the world, the clients, the strategies and the faults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from harness.outcomes import Outcome
+from harness.scenario.fault_spec import FaultSpec
+from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
+from harness.scenario.types import Duration, LatencySpec, Name, Probability, Rate, Spec
+
+
+class AutomationSpec(Spec):
+    """The DNS Planner/Enactor automation of the real incident (off unless enabled)."""
+
+    enabled: bool = False
+    plan_interval: Duration = 1.0
+    enactors: int = Field(default=3, ge=1, le=9)
+    enactor_delay: LatencySpec = LatencySpec(median=0.05, p99=0.5)
+    cleanup_older_than: int = Field(
+        default=10, ge=1, description="Clean-up deletes plans this many generations older."
+    )
+    safeguards: bool = Field(
+        default=False,
+        description="Check the generation at apply time and never delete the active plan.",
+    )
+
+
+class DnsSpec(Spec):
+    zone: str = Field(default="aws.test", pattern=r"^([a-z0-9-]+\.)*[a-z0-9-]+$")
+    service: str = Field(default="dynamodb", pattern=r"^[a-z0-9-]+$")
+    ttl: Duration = Field(default=5.0, description="TTL of the endpoint A records.")
+    negative_ttl: Duration = Field(default=5.0, description="SOA minimum: negative-caching TTL.")
+    host: str = Field(default="127.0.0.1", description="Loopback address of the DNS server.")
+    port: int = Field(default=0, ge=0, le=65535, description="0: a free port chosen at start.")
+    automation: AutomationSpec = AutomationSpec()
+
+    def endpoint_name(self, region: str) -> str:
+        return f"{self.service}.{region}.{self.zone}"
+
+
+class CapacitySpec(Spec):
+    concurrency: int = Field(default=64, ge=1, le=100_000)
+    queue: int = Field(default=256, ge=0, le=1_000_000)
+
+
+class ServerConnectionsSpec(Spec):
+    """Server-side connection lifetime, as behind a real load balancer."""
+
+    idle_timeout: Duration = 60.0
+    max_age: Duration | None = 30.0
+    max_requests: int | None = Field(default=None, ge=1)
+
+
+class RegionSpec(Spec):
+    name: Name
+    endpoints: int = Field(default=3, ge=1, le=250)
+    rtt: Duration = Field(default=0.001, description="Round trip from the clients' home region.")
+    service_time: LatencySpec = LatencySpec(median=0.003, p99=0.02)
+    capacity: CapacitySpec = CapacitySpec()
+    azs: tuple[str, ...] = Field(default=(), description="Endpoint i lives in azs[i % len(azs)].")
+    queue_discipline: Literal["fifo", "lifo"] = "fifo"
+    drop_abandoned: bool = Field(
+        default=False, description="Skip queued work whose client has already gone away."
+    )
+    connections: ServerConnectionsSpec = ServerConnectionsSpec()
+
+    @property
+    def az_names(self) -> tuple[str, ...]:
+        return self.azs or tuple(f"{self.name}-az{i + 1}" for i in range(min(3, self.endpoints)))
+
+    def az_of(self, endpoint_index: int) -> str:
+        names = self.az_names
+        return names[endpoint_index % len(names)]
+
+
+class ReplicationSpec(Spec):
+    enabled: bool = True
+    lag: LatencySpec = LatencySpec(median=0.5, p99=2.0)
+
+
+class KeysSpec(Spec):
+    count: int = Field(default=10_000, ge=1, le=100_000_000)
+    distribution: Literal["uniform", "zipf"] = "zipf"
+    zipf_s: float = Field(default=1.1, gt=0, le=5)
+
+
+class OpsSpec(Spec):
+    get: float = Field(default=0.7, ge=0)
+    put: float = Field(default=0.2, ge=0)
+    update: float = Field(default=0.1, ge=0)
+    delete: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _some(self) -> OpsSpec:
+        if self.get + self.put + self.update + self.delete <= 0:
+            raise ValueError("at least one op must have a weight > 0")
+        return self
+
+
+class SaturationSpec(Spec):
+    """When the generator cannot keep up, its numbers are not to be trusted."""
+
+    max_send_lag_p99: Duration = 0.005
+    max_in_flight: int = Field(default=20_000, ge=1)
+
+
+class ClientsSpec(Spec):
+    home_region: Name | None = Field(default=None, description="Default: the first region.")
+    rate: Rate = 100.0
+    arrival: Literal["constant", "poisson"] = "poisson"
+    deadline: Duration = 3.0
+    ops: OpsSpec = OpsSpec()
+    keys: KeysSpec = KeysSpec()
+    item_size: int = Field(default=200, ge=0, le=400_000)
+    saturation: SaturationSpec = SaturationSpec()
+
+
+StrategyRef = Annotated[Name | StrategySpec | FactoryStrategy, Field(union_mode="left_to_right")]
+
+
+class PhaseSpec(Spec):
+    name: Name
+    at: Duration
+
+
+class SaturatedStop(Spec):
+    kind: Literal["saturated"]
+
+
+class SuccessRatioStop(Spec):
+    kind: Literal["success_ratio_below"]
+    strategy: Name
+    threshold: Probability
+    window: Duration = 10.0
+    after: Duration = Field(default=0.0, description="Ignore the first part of the run.")
+
+
+StopCondition = Annotated[SaturatedStop | SuccessRatioStop, Field(discriminator="kind")]
+
+
+class SloSpec(Spec):
+    availability: Probability | None = None
+    availability_during_fault: Probability | None = None
+    availability_after_recovery: Probability | None = None
+    p50: Duration | None = None
+    p99: Duration | None = None
+    p999: Duration | None = None
+    max_attempts_per_request: float | None = Field(default=None, gt=0)
+
+
+class RunSpec(Spec):
+    isolation: Literal["per-strategy", "shared"] = "per-strategy"
+    clock: Literal["virtual", "real"] = "virtual"
+
+
+class Scenario(Spec):
+    """A whole scenario, validated once at load and immutable afterwards."""
+
+    name: Name
+    description: str = ""
+    seed: int = Field(default=1, ge=0, le=2**63 - 1)
+    duration: Duration
+    dns: DnsSpec = DnsSpec()
+    regions: tuple[RegionSpec, ...] = Field(min_length=1, max_length=50)
+    replication: ReplicationSpec = ReplicationSpec()
+    clients: ClientsSpec = ClientsSpec()
+    strategies: Literal["all"] | tuple[StrategyRef, ...] = "all"
+    run: RunSpec = RunSpec()
+    phases: tuple[PhaseSpec, ...] = ()
+    timeline: tuple[FaultSpec, ...] = ()
+    stop_when: tuple[StopCondition, ...] = ()
+    slo: dict[Name, SloSpec] = Field(default_factory=dict)
+
+    @property
+    def home_region(self) -> str:
+        return self.clients.home_region or self.regions[0].name
+
+    def region(self, name: str) -> RegionSpec:
+        for region in self.regions:
+            if region.name == name:
+                return region
+        raise KeyError(name)
+
+    @property
+    def region_names(self) -> tuple[str, ...]:
+        return tuple(r.name for r in self.regions)
+
+
+__all__ = ["Outcome", "Scenario"]

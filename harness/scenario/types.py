@@ -1,0 +1,77 @@
+"""Shared field types for scenario specs: human durations and rates, latency distributions."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+
+from harness.units import parse_duration, parse_rate
+
+_DURATION_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(us|µs|ms|s|m|h|d)?\s*$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "description": "A duration: 250ms, 1.5s, 90s, 2m, 1h, or a number of seconds.",
+}
+_RATE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*/\s*(s|m|h)\s*$"},
+        {"type": "number", "minimum": 0},
+    ],
+    "description": "A rate: 500/s, 30/m, or a number per second.",
+}
+
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+Rate = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+
+
+class Spec(BaseModel):
+    """Base of every scenario section: immutable, and unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# z-score of the 99th percentile of a standard normal: ties median and p99 to a lognormal sigma.
+_Z99 = 2.3263478740408408
+
+
+class LatencySpec(Spec):
+    """A latency distribution given by its median and p99 (a lognormal fitted to both).
+
+    Written either as `{median: 4ms, p99: 25ms}` or as one duration for a constant.
+    """
+
+    median: Duration
+    p99: Duration
+
+    @model_validator(mode="before")
+    @classmethod
+    def _constant(cls, value: Any) -> Any:
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return {"median": value, "p99": value}
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LatencySpec:
+        if self.p99 < self.median:
+            raise ValueError("p99 must be ≥ median")
+        return self
+
+    @property
+    def sigma(self) -> float:
+        if self.median <= 0 or self.p99 <= self.median:
+            return 0.0
+        return math.log(self.p99 / self.median) / _Z99
+
+    def sample(self, rng: random.Random) -> float:
+        """One draw in seconds; constant when p99 == median."""
+        sigma = self.sigma
+        if sigma == 0.0:
+            return self.median
+        return self.median * math.exp(rng.gauss(0.0, sigma))
