@@ -1,0 +1,1 @@
+"""Telemetry: request records, latency histograms, time series and Prometheus metrics."""

@@ -1,0 +1,64 @@
+"""Per-strategy aggregates for summary.json, fed by RequestFinished events (memory flat)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from harness.events import RequestFinished
+from harness.telemetry.latency import LatencyHistogram
+
+
+class StrategyStats:
+    def __init__(self, name: str, home: str, description: str = "") -> None:
+        self.name = name
+        self.home = home
+        self.description = description
+        self.requests = 0
+        self.ok = 0
+        self.attempts = 0
+        self.cross_region = 0
+        self.outcomes: Counter[str] = Counter()
+        self.regions_served: Counter[str] = Counter()
+        self.latency = LatencyHistogram()
+
+    def add(self, event: RequestFinished) -> None:
+        self.requests += 1
+        self.attempts += event.attempts
+        self.outcomes[event.outcome.value] += 1
+        if event.outcome.is_success:
+            self.ok += 1
+        if event.region_served is not None:
+            self.regions_served[event.region_served] += 1
+            if event.region_served != self.home:
+                self.cross_region += 1
+        self.latency.record(event.latency)
+
+    def to_json(self) -> dict[str, Any]:
+        served = sum(self.regions_served.values())
+        return {
+            "description": self.description,
+            "requests": self.requests,
+            "ok": self.ok,
+            "availability": round(self.ok / self.requests, 6) if self.requests else None,
+            "latency_ms": self.latency.summary_ms(),
+            "attempts": self.attempts,
+            "attempts_per_request": round(self.attempts / self.requests, 4) if self.requests else None,
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "regions_served": dict(sorted(self.regions_served.items())),
+            "cross_region_share": round(self.cross_region / served, 6) if served else 0.0,
+        }
+
+
+class RunStats:
+    """All strategies of one run; subscribe `add` to RequestFinished."""
+
+    def __init__(self) -> None:
+        self.strategies: dict[str, StrategyStats] = {}
+
+    def register(self, name: str, home: str, description: str) -> StrategyStats:
+        stats = self.strategies[name] = StrategyStats(name, home, description)
+        return stats
+
+    def add(self, event: RequestFinished) -> None:
+        self.strategies[event.strategy].add(event)

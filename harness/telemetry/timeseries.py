@@ -1,0 +1,108 @@
+"""Per-strategy time series in fixed buckets (by intended start), for charts and fault windows.
+
+Per-bucket latency uses a compact log-binned histogram (~4 % resolution): a full HDR histogram
+per bucket would cost ~20 KB each. Memory is proportional to buckets × bins, not to requests.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from typing import Any
+
+from harness.events import RequestFinished
+
+_BINS = 160
+_MIN_S = 1e-4  # 0.1 ms
+_GROWTH = 1.08  # ~4 % half-width per bin; 160 bins reach ~20 minutes
+_LOG_GROWTH = math.log(_GROWTH)
+
+
+def choose_bucket(duration: float, target_buckets: int = 300) -> float:
+    """A round bucket width giving about `target_buckets` buckets (never below 50 ms)."""
+    raw = max(duration / target_buckets, 0.05)
+    for nice in (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600):
+        if raw <= nice:
+            return float(nice)
+    return 600.0
+
+
+def _bin(seconds: float) -> int:
+    if seconds <= _MIN_S:
+        return 0
+    return min(_BINS - 1, int(math.log(seconds / _MIN_S) / _LOG_GROWTH) + 1)
+
+
+def _bin_value_ms(index: int) -> float:
+    if index == 0:
+        return _MIN_S * 1000
+    low = _MIN_S * _GROWTH ** (index - 1)
+    return low * math.sqrt(_GROWTH) * 1000
+
+
+class StrategySeries:
+    def __init__(self, buckets: int, regions: tuple[str, ...]) -> None:
+        self.requests = array("l", bytes(8 * buckets))
+        self.ok = array("l", bytes(8 * buckets))
+        self.attempts = array("l", bytes(8 * buckets))
+        self.region_attempts = {r: array("l", bytes(8 * buckets)) for r in regions}
+        self._latency = [array("l") for _ in range(buckets)]  # allocated lazily per bucket
+
+    def add(self, index: int, event: RequestFinished) -> None:
+        self.requests[index] += 1
+        if event.outcome.is_success:
+            self.ok[index] += 1
+        self.attempts[index] += event.attempts
+        for region in event.regions_tried:
+            series = self.region_attempts.get(region)
+            if series is not None:
+                series[index] += 1
+        bins = self._latency[index]
+        if not bins:
+            bins.extend([0] * _BINS)
+        bins[_bin(event.latency)] += 1
+
+    def quantile_ms(self, index: int, q: float) -> float | None:
+        bins = self._latency[index]
+        total = sum(bins)
+        if total == 0:
+            return None
+        rank = q * total
+        seen = 0
+        for i, count in enumerate(bins):
+            seen += count
+            if seen >= rank:
+                return round(_bin_value_ms(i), 3)
+        return round(_bin_value_ms(_BINS - 1), 3)
+
+
+class TimeSeries:
+    """Subscribe `add` to RequestFinished; `to_json()` for timeseries.json."""
+
+    def __init__(self, *, origin: float, duration: float, regions: tuple[str, ...]) -> None:
+        self.origin = origin
+        self.bucket = choose_bucket(duration)
+        self.buckets = max(1, math.ceil(duration / self.bucket))
+        self.regions = regions
+        self._series: dict[str, StrategySeries] = {}
+
+    def add(self, event: RequestFinished) -> None:
+        series = self._series.get(event.strategy)
+        if series is None:
+            series = self._series[event.strategy] = StrategySeries(self.buckets, self.regions)
+        index = int((event.intended_start - self.origin) / self.bucket)
+        if 0 <= index < self.buckets:
+            series.add(index, event)
+
+    def to_json(self) -> dict[str, Any]:
+        strategies: dict[str, Any] = {}
+        for name, s in self._series.items():
+            strategies[name] = {
+                "requests": list(s.requests),
+                "ok": list(s.ok),
+                "attempts": list(s.attempts),
+                "latency_p50_ms": [s.quantile_ms(i, 0.50) for i in range(self.buckets)],
+                "latency_p99_ms": [s.quantile_ms(i, 0.99) for i in range(self.buckets)],
+                "region_attempts": {r: list(v) for r, v in s.region_attempts.items()},
+            }
+        return {"bucket": self.bucket, "buckets": self.buckets, "strategies": strategies}

@@ -1,0 +1,76 @@
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.events import RequestFinished
+from harness.outcomes import Outcome
+from harness.telemetry.latency import LatencyHistogram
+from harness.telemetry.records import RecordWriter
+from harness.telemetry.summary import StrategyStats
+from harness.telemetry.timeseries import TimeSeries, choose_bucket
+
+
+def finished(
+    intended: float, latency: float, outcome: Outcome = Outcome.OK, served: str | None = "a",
+    attempts: int = 1, strategy: str = "s",
+) -> RequestFinished:
+    return RequestFinished(
+        strategy=strategy, op="get", key_hash=1, outcome=outcome, attempts=attempts,
+        regions_tried=("a",) * attempts, region_served=served, status=200,
+        intended_start=intended, start=intended, end=intended + latency,
+    )
+
+
+def test_latency_histogram_percentiles_are_close() -> None:
+    hist = LatencyHistogram()
+    for i in range(1, 1001):
+        hist.record(i / 1000)  # 1 ms .. 1 s
+    s = hist.summary_ms()
+    assert s["p50"] == pytest.approx(500, rel=0.01)
+    assert s["p99"] == pytest.approx(990, rel=0.01)
+    assert s["max"] == pytest.approx(1000, rel=0.01)
+    assert LatencyHistogram().summary_ms()["p50"] is None
+
+
+def test_strategy_stats_counts_outcomes_regions_and_cross_region() -> None:
+    stats = StrategyStats("s", home="a")
+    stats.add(finished(0, 0.01))
+    stats.add(finished(0, 0.02, served="b"))
+    stats.add(finished(0, 0.5, Outcome.DNS_NODATA, served=None, attempts=3))
+    out = stats.to_json()
+    assert out["requests"] == 3 and out["ok"] == 2
+    assert out["availability"] == pytest.approx(2 / 3, abs=1e-6)
+    assert out["attempts_per_request"] == pytest.approx(5 / 3, abs=1e-3)
+    assert out["outcomes"] == {"dns_nodata": 1, "ok": 2}
+    assert out["regions_served"] == {"a": 1, "b": 1}
+    assert out["cross_region_share"] == 0.5
+
+
+def test_timeseries_buckets_by_intended_start() -> None:
+    series = TimeSeries(origin=100.0, duration=10.0, regions=("a", "b"))
+    assert series.bucket == choose_bucket(10.0) == 0.05
+    series.add(finished(100.01, 0.004))
+    series.add(finished(100.02, 0.100, Outcome.TIMEOUT, served=None, attempts=2))
+    series.add(finished(105.0, 0.002))
+    out = series.to_json()["strategies"]["s"]
+    assert out["requests"][0] == 2 and out["ok"][0] == 1 and out["attempts"][0] == 3
+    assert out["requests"][100] == 1
+    assert out["region_attempts"]["a"][0] == 3 and out["region_attempts"]["b"][0] == 0
+    assert out["latency_p50_ms"][100] == pytest.approx(2.0, rel=0.1)
+    assert out["latency_p99_ms"][0] == pytest.approx(100, rel=0.1)
+    assert out["latency_p50_ms"][1] is None
+
+
+def test_record_writer_streams_gzip_json_lines(tmp_path: Path) -> None:
+    writer = RecordWriter(tmp_path / "r.jsonl.gz", origin=10.0)
+    for i in range(2500):
+        writer.write(finished(10.0 + i / 1000, 0.01))
+    writer.close()
+    writer.close()  # idempotent
+    with gzip.open(tmp_path / "r.jsonl.gz", "rt") as f:
+        lines = [json.loads(line) for line in f]
+    assert len(lines) == 2500 == writer.written
+    assert lines[1]["intended"] == pytest.approx(0.001)
+    assert lines[0]["outcome"] == "ok" and lines[0]["regions"] == ["a"]
