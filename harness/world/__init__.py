@@ -1,0 +1,1 @@
+"""The simulated multi-region cloud: DNS authority, regional endpoints, replication."""
