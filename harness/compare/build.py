@@ -1,0 +1,179 @@
+"""Build a Comparison from the run directories of a comparison (or from one run directory)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from harness.compare.metrics import RunMetrics, StrategyRunMetrics, compute_run_metrics
+from harness.compare.model import (
+    METRIC_BY_KEY,
+    METRICS,
+    Comparison,
+    FaultStrategyStats,
+    FaultWindowRow,
+    RunInfo,
+    StrategyRow,
+)
+from harness.compare.rundir import SUMMARY, RunFileError, find_run_dirs
+from harness.compare.slo import evaluate_slos
+from harness.compare.stats import competition_ranks, rank_key, ratio, summarize
+from harness.compare.windows import DEFAULT_SETTLE, recovery_window_buckets
+from harness.errors import HarnessError
+from harness.scenario.model import SloSpec
+
+
+def build_comparison(
+    directory: Path,
+    *,
+    baseline: str | None = None,
+    slos: Mapping[str, SloSpec] | None = None,
+    settle: float = DEFAULT_SETTLE,
+) -> Comparison:
+    """Read DIR/runs/* (or DIR itself when it is a single run directory) and rank the strategies.
+
+    baseline: the strategy ratios are taken against; default: the first strategy of the run.
+    settle: seconds after the last fault ends before "after recovery" starts (see windows.py).
+    """
+    directory = Path(directory)
+    runs = [compute_run_metrics(run_dir, settle=settle) for run_dir in find_run_dirs(directory)]
+    first = runs[0].summary
+    names = list(first.strategies)
+    for run in runs[1:]:
+        _check_consistent(runs[0], run)
+    chosen = baseline if baseline is not None else names[0]
+    if chosen not in names:
+        raise HarnessError(f"baseline {chosen!r} is not a strategy of this comparison "
+                           f"(strategies: {', '.join(names)})")  # fmt: skip
+    rows = _rows(runs, names, chosen)
+    slos = dict(slos or {})
+    return Comparison(
+        scenario=first.scenario,
+        home_region=first.home_region,
+        capacity_rps=dict(first.capacity_rps),
+        bucket=runs[0].timeseries.bucket,
+        settle_s=settle,
+        recovery_window_s=recovery_window_buckets(runs[0].timeseries.bucket)
+        * runs[0].timeseries.bucket,
+        baseline=chosen,
+        runs=tuple(_run_info(run, directory) for run in runs),
+        rows=rows,
+        faults=_fault_rows(runs, [row.strategy for row in rows]),
+        slos=slos,
+        violations=tuple(evaluate_slos(slos, rows)),
+        root=directory,
+    )
+
+
+def _check_consistent(reference: RunMetrics, run: RunMetrics) -> None:
+    ref, other = reference.summary, run.summary
+    where = run.summary.path / SUMMARY
+    if other.scenario != ref.scenario:
+        raise RunFileError(where, f"scenario {other.scenario!r} differs from {ref.scenario!r}")
+    if list(other.strategies) != list(ref.strategies):
+        raise RunFileError(where, f"strategies differ from those of {ref.path.name}")
+    if len(other.faults) != len(ref.faults):
+        raise RunFileError(
+            where, f"{len(other.faults)} faults, {ref.path.name} has {len(ref.faults)}"
+        )
+    if run.timeseries.bucket != reference.timeseries.bucket:
+        raise RunFileError(where.with_name("timeseries.json"), "bucket differs between repeats")
+
+
+def _run_info(run: RunMetrics, root: Path) -> RunInfo:
+    s = run.summary
+    return RunInfo(
+        name=Path(os.path.relpath(s.path, root)).as_posix(),
+        seed=s.seed,
+        clock=s.clock,
+        elapsed=s.elapsed,
+        wall_seconds=s.wall_seconds,
+        saturated=s.saturated or any(m.saturated for m in run.strategies.values()),
+        saturation_reasons=s.saturation_reasons,
+        aborted=s.aborted,
+        abort_reason=s.abort_reason,
+    )
+
+
+def _rows(
+    runs: Sequence[RunMetrics], names: Sequence[str], baseline: str
+) -> tuple[StrategyRow, ...]:
+    per_strategy = {name: [run.strategies[name] for run in runs] for name in names}
+    metrics = {
+        name: {m.key: summarize([_value(r, m.key) for r in per_run]) for m in METRICS}
+        for name, per_run in per_strategy.items()
+    }
+    ranks = competition_ranks({name: rank_key(metrics[name]) for name in names})
+    base = metrics[baseline]
+    rows = []
+    for name in sorted(names, key=lambda n: (ranks[n], names.index(n))):
+        per_run = per_strategy[name]
+        regions = list(runs[0].summary.capacity_rps)
+        rows.append(
+            StrategyRow(
+                strategy=name,
+                description=runs[0].summary.strategies[name].description,
+                rank=ranks[name],
+                metrics=metrics[name],
+                ratios={k: _ratio(k, s.mean, base[k].mean) for k, s in metrics[name].items()},
+                peak_load_by_region={
+                    region: summarize([r.peak_load_by_region.get(region) for r in per_run])
+                    for region in regions
+                },
+                outcomes=_sum_counts(r.outcomes for r in per_run),
+                saturated=any(r.saturated for r in per_run),
+            )
+        )
+    return tuple(rows)
+
+
+def _ratio(key: str, value: float | None, base: float | None) -> float | None:
+    if METRIC_BY_KEY[key].ratio_of_failures:
+        return ratio(None if value is None else 1 - value, None if base is None else 1 - base)
+    return ratio(value, base)
+
+
+def _value(metrics: StrategyRunMetrics, key: str) -> float | None:
+    value = getattr(metrics, key)
+    return None if value is None else float(value)
+
+
+def _sum_counts(counts: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for mapping in counts:
+        for key, n in mapping.items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def _fault_rows(runs: Sequence[RunMetrics], names: Sequence[str]) -> tuple[FaultWindowRow, ...]:
+    rows = []
+    for index, record in enumerate(runs[0].summary.faults):
+        windows = [run.windows[index] for run in runs]
+        applied = [w for w in windows if w is not None]
+        if not applied:
+            continue  # never applied in any repeat: nothing to measure
+        per_strategy = {}
+        for name in names:
+            measured = [run.strategies[name].faults[index] for run in runs]
+            per_strategy[name] = FaultStrategyStats(
+                requests=sum(f.requests for f in measured if f is not None),
+                availability=summarize([f.availability if f else None for f in measured]),
+                time_to_first_success_s=summarize(
+                    [f.time_to_first_success_s if f else None for f in measured]
+                ),
+                recovery_s=summarize([f.recovery_s if f else None for f in measured]),
+            )
+        rows.append(
+            FaultWindowRow(
+                index=index,
+                fault=record.fault,
+                target=record.target,
+                start=summarize([w.start if w else None for w in windows]),
+                end=summarize([w.end if w else None for w in windows]),
+                reverted=all(w.reverted for w in applied),
+                strategies=per_strategy,
+            )
+        )
+    return tuple(rows)

@@ -1,0 +1,336 @@
+"""Reading one run directory (written by `harness run`) into typed, read-only views.
+
+Every defect — a missing file, broken JSON, a truncated gzip stream, a field of the wrong type —
+raises `RunFileError`: one line naming the file (and line or field), never a traceback.
+Times are seconds from the start of the run on the loop clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+SUMMARY = "summary.json"
+TIMESERIES = "timeseries.json"
+REQUESTS = "requests.jsonl.gz"
+JOURNAL = "journal.json"
+
+
+class RunFileError(HarnessError):
+    """A file of a run or comparison directory is missing or unreadable."""
+
+    def __init__(self, path: Path, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecord:
+    fault: str
+    target: str
+    scheduled_start: float
+    applied_at: float | None  # None: never applied (e.g. the run was aborted first)
+    reverted_at: float | None  # None: still active when the run ended
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySummary:
+    name: str
+    description: str
+    stale_reads: int
+    lost_writes: int
+    cross_region_share: float
+    send_lag_p99_ms: float | None
+    saturated: bool
+    outcomes: Mapping[str, int]
+    regions_served: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    path: Path
+    scenario: str
+    seed: int
+    clock: str
+    duration: float
+    elapsed: float
+    wall_seconds: float
+    saturated: bool
+    saturation_reasons: tuple[str, ...]
+    aborted: bool
+    abort_reason: str | None
+    home_region: str
+    capacity_rps: Mapping[str, float | None]  # None: unknown (the runner could not derive it)
+    faults: tuple[FaultRecord, ...]
+    strategies: Mapping[str, StrategySummary]  # in the run's order
+
+    @property
+    def horizon(self) -> float:
+        """End of the measured period: requests are intended in [0, duration), or until an abort.
+        `elapsed` also counts the drain of requests in flight at the end."""
+        return min(self.duration, self.elapsed) if self.duration > 0 else self.elapsed
+
+
+@dataclass(frozen=True, slots=True)
+class StrategySeries:
+    requests: tuple[int, ...]
+    ok: tuple[int, ...]
+    attempts: tuple[int, ...]
+    latency_p99_ms: tuple[float | None, ...]
+    region_attempts: Mapping[str, tuple[int, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeseries:
+    bucket: float  # seconds per bucket; bucket i covers [i*bucket, (i+1)*bucket) by intended start
+    strategies: Mapping[str, StrategySeries]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """The fields of one request line that the comparison needs."""
+
+    strategy: str
+    intended: float
+    end: float
+    ok: bool
+    attempts: int
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file, turning every failure into one line naming the file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFileError(path, "missing") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunFileError(path, f"cannot be read ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunFileError(path, f"not valid JSON (line {exc.lineno} column {exc.colno})") from None
+
+
+class _Fields:
+    """Typed access to a JSON object; a wrong or missing field names its path in the file."""
+
+    def __init__(self, path: Path, obj: Any, where: str = "") -> None:
+        if not isinstance(obj, dict):
+            raise RunFileError(path, f"{where or 'top level'}: expected an object")
+        self.path, self.obj, self.where = path, obj, where
+
+    def _fail(self, key: str, expected: str) -> RunFileError:
+        field = f"{self.where}.{key}" if self.where else key
+        if key not in self.obj:
+            return RunFileError(path=self.path, message=f"{field}: missing")
+        return RunFileError(self.path, f"{field}: expected {expected}, got {self.obj[key]!r:.60}")
+
+    def num(self, key: str) -> float:
+        value = self.obj.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._fail(key, "a number")
+        return float(value)
+
+    def opt_num(self, key: str) -> float | None:
+        return None if self.obj.get(key) is None else self.num(key)
+
+    def int_(self, key: str) -> int:
+        value = self.obj.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(key, "an integer")
+        return value
+
+    def str_(self, key: str) -> str:
+        value = self.obj.get(key)
+        if not isinstance(value, str):
+            raise self._fail(key, "a string")
+        return value
+
+    def opt_str(self, key: str) -> str | None:
+        return None if self.obj.get(key) is None else self.str_(key)
+
+    def bool_(self, key: str, default: bool = False) -> bool:
+        value = self.obj.get(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false")
+        return value
+
+    def list_(self, key: str) -> list[Any]:
+        value = self.obj.get(key)
+        if not isinstance(value, list):
+            raise self._fail(key, "a list")
+        return value
+
+    def sub(self, key: str) -> _Fields:
+        if not isinstance(self.obj.get(key), dict):
+            raise self._fail(key, "an object")
+        return _Fields(self.path, self.obj[key], f"{self.where}.{key}" if self.where else key)
+
+    def counts(self, key: str) -> dict[str, int]:
+        sub = self.sub(key) if key in self.obj else _Fields(self.path, {}, key)
+        return {name: sub.int_(name) for name in sub.obj}
+
+    def ints(self, key: str) -> tuple[int, ...]:
+        items = self.list_(key)
+        if any(isinstance(v, bool) or not isinstance(v, int) for v in items):
+            raise self._fail(key, "a list of integers")
+        return tuple(items)
+
+    def opt_nums(self, key: str) -> tuple[float | None, ...]:
+        items = self.list_(key)
+        if any(v is not None and not _is_number(v) for v in items):
+            raise self._fail(key, "a list of numbers or nulls")
+        return tuple(None if v is None else float(v) for v in items)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def load_summary(run_dir: Path) -> RunSummary:
+    path = run_dir / SUMMARY
+    top = _Fields(path, read_json(path))
+    regions = top.sub("regions")
+    capacity = {name: regions.sub(name).opt_num("capacity_rps") for name in regions.obj}
+    faults = []
+    for index, raw in enumerate(top.list_("faults")):
+        f = _Fields(path, raw, f"faults[{index}]")
+        faults.append(
+            FaultRecord(
+                f.str_("fault"), f.str_("target"), f.num("scheduled_start"),
+                f.opt_num("applied_at"), f.opt_num("reverted_at"),
+            )
+        )  # fmt: skip
+    strategies = {}
+    all_strategies = top.sub("strategies")
+    for name in all_strategies.obj:
+        s = all_strategies.sub(name)
+        lag = s.sub("send_lag_ms").opt_num("p99") if "send_lag_ms" in s.obj else None
+        strategies[name] = StrategySummary(
+            name=name,
+            description=s.opt_str("description") or "",
+            stale_reads=s.int_("stale_reads"),
+            lost_writes=s.int_("lost_writes"),
+            cross_region_share=s.num("cross_region_share"),
+            send_lag_p99_ms=lag,
+            saturated=s.bool_("saturated"),
+            outcomes=s.counts("outcomes"),
+            regions_served=s.counts("regions_served"),
+        )
+    if not strategies:
+        raise RunFileError(path, "strategies: empty (the run measured nothing)")
+    elapsed = top.num("elapsed")
+    if elapsed <= 0:
+        raise RunFileError(path, f"elapsed: must be > 0, got {elapsed:g}")
+    return RunSummary(
+        path=run_dir,
+        scenario=top.str_("scenario"),
+        seed=top.int_("seed"),
+        clock=top.str_("clock"),
+        duration=top.num("duration"),
+        elapsed=elapsed,
+        wall_seconds=top.num("wall_seconds"),
+        saturated=top.bool_("saturated"),
+        saturation_reasons=tuple(str(r) for r in top.obj.get("saturation_reasons") or ()),
+        aborted=top.bool_("aborted"),
+        abort_reason=top.opt_str("abort_reason"),
+        home_region=top.str_("home_region"),
+        capacity_rps=capacity,
+        faults=tuple(faults),
+        strategies=strategies,
+    )
+
+
+def load_timeseries(run_dir: Path) -> Timeseries:
+    path = run_dir / TIMESERIES
+    top = _Fields(path, read_json(path))
+    bucket = top.num("bucket")
+    if bucket <= 0:
+        raise RunFileError(path, f"bucket: must be > 0, got {bucket:g}")
+    series = {}
+    all_strategies = top.sub("strategies")
+    for name in all_strategies.obj:
+        s = all_strategies.sub(name)
+        regions = s.sub("region_attempts")
+        series[name] = StrategySeries(
+            requests=s.ints("requests"),
+            ok=s.ints("ok"),
+            attempts=s.ints("attempts"),
+            latency_p99_ms=s.opt_nums("latency_p99_ms"),
+            region_attempts={r: regions.ints(r) for r in regions.obj},
+        )
+    return Timeseries(bucket=bucket, strategies=series)
+
+
+def iter_requests(run_dir: Path) -> Iterator[RequestRecord]:
+    """Stream the request records (the file can hold millions of lines)."""
+    path = run_dir / REQUESTS
+    line_no = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            for line_no, line in enumerate(lines, start=1):
+                if line.strip():
+                    yield _request(path, line_no, line)
+    except FileNotFoundError:
+        raise RunFileError(path, "missing") from None
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        where = f"after line {line_no}: " if line_no else ""
+        raise RunFileError(path, f"{where}corrupt or truncated gzip ({exc})") from None
+
+
+def _request(path: Path, line_no: int, line: str) -> RequestRecord:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        raise RunFileError(path, f"line {line_no}: not valid JSON") from None
+    try:  # fast path: millions of lines; the checked path below only names what is wrong
+        strategy, outcome, attempts = obj["strategy"], obj["outcome"], obj["attempts"]
+        intended, end = obj["intended"], obj["end"]
+        if (
+            type(strategy) is str
+            and type(outcome) is str
+            and type(attempts) is int
+            and type(intended) in _NUMBER
+            and type(end) in _NUMBER
+        ):
+            return RequestRecord(strategy, float(intended), float(end), outcome == "ok", attempts)
+    except (KeyError, TypeError):
+        pass
+    f = _Fields(path, obj, f"line {line_no}")
+    return RequestRecord(
+        f.str_("strategy"), f.num("intended"), f.num("end"), f.str_("outcome") == "ok",
+        f.int_("attempts"),
+    )  # fmt: skip
+
+
+_NUMBER = (int, float)
+_REPEAT = re.compile(r"^(\d+)")
+
+
+def find_run_dirs(directory: Path) -> list[Path]:
+    """The runs of a comparison directory (DIR/runs/<repeat>-seed<seed>/, in repeat order), or
+    the directory itself when it is a single run directory."""
+    if not directory.is_dir():
+        raise RunFileError(directory, "not a directory")
+    runs_dir = directory / "runs"
+    if runs_dir.is_dir():
+        runs = [p for p in runs_dir.iterdir() if p.is_dir()]
+        if not runs:
+            raise RunFileError(runs_dir, "holds no run directories")
+
+        def order(p: Path) -> tuple[int, str]:
+            match = _REPEAT.match(p.name)
+            return (int(match.group(1)) if match else 1 << 30, p.name)
+
+        return sorted(runs, key=order)
+    if (directory / SUMMARY).exists():
+        return [directory]
+    raise RunFileError(directory, f"no runs/ directory and no {SUMMARY}: not a run or comparison")

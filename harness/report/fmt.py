@@ -1,0 +1,130 @@
+"""Shared text formatting of the scoreboard: which columns, how a value across repeats reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from harness.compare.model import METRIC_BY_KEY, Comparison, MetricInfo, RunInfo
+from harness.compare.slo import violated_metrics
+from harness.compare.stats import Stat
+
+MISSING = "—"
+NEVER = "never"
+_FAULT_ONLY = {
+    "availability_during_fault",
+    "availability_after_recovery",
+    "time_to_first_success_s",
+    "recovery_s",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str  # a metric key, or "ratio:<metric key>" for its baseline ratio
+    header: str
+
+
+def header(info: MetricInfo) -> str:
+    return f"{info.label} {info.unit}".strip()
+
+
+_COMPACT = {
+    "availability", "availability_during_fault", "availability_after_recovery", "p99_ms",
+    "attempts_per_request", "peak_load", "time_to_first_success_s", "recovery_s",
+}  # fmt: skip
+_NOT_IN_MARKDOWN = {"goodput_rps", "p50_ms", "p999_ms"}  # in the HTML, CSV and JSON
+_ONLY_IF_NONZERO = {"cross_region_share", "stale_reads", "lost_writes"}
+
+
+def columns(
+    c: Comparison, *, detail: Literal["full", "markdown", "compact"] = "full"
+) -> list[Column]:
+    """Scoreboard columns after rank and strategy. Fault columns only when a fault was applied;
+    cross-region share, stale reads and lost writes only when some strategy has any. The headline
+    availability and p99 each get a baseline-ratio column next to them."""
+    keys = [k for k in METRIC_BY_KEY if c.faults or k not in _FAULT_ONLY]
+    keys = [k for k in keys if k not in _ONLY_IF_NONZERO or _any_nonzero(c, k)]
+    if detail == "compact":
+        keys = [k for k in keys if k in _COMPACT]
+    elif detail == "markdown":
+        keys = [k for k in keys if k not in _NOT_IN_MARKDOWN]
+    out: list[Column] = []
+    for key in keys:
+        out.append(Column(key, header(METRIC_BY_KEY[key])))
+        if key == c.headline_metric:
+            out.append(Column(f"ratio:{key}", "fail vs base"))
+        elif key == "p99_ms":
+            out.append(Column(f"ratio:{key}", "vs base"))
+    return out
+
+
+def _any_nonzero(c: Comparison, key: str) -> bool:
+    return any(row.metrics[key].mean or row.metrics[key].never for row in c.rows)
+
+
+def stat_text(stat: Stat, info: MetricInfo, *, ci: bool = True) -> str:
+    if stat.never:
+        return NEVER
+    if stat.mean is None:
+        return MISSING
+    decimals = info.decimals if info.decimals or stat.n <= 1 else 1
+    text = f"{stat.mean:.{decimals}f}"
+    if ci and stat.ci95 is not None:
+        text += f" ± {stat.ci95:.{decimals}f}"
+    return text
+
+
+def ratio_text(value: float | None, *, is_baseline: bool) -> str:
+    if is_baseline:
+        return "base"
+    return MISSING if value is None else f"{value:.2f}"
+
+
+def cell(c: Comparison, strategy: str, column: Column, *, ci: bool = True) -> str:
+    row = c.row(strategy)
+    if column.key.startswith("ratio:"):
+        key = column.key.removeprefix("ratio:")
+        return ratio_text(row.ratios.get(key), is_baseline=strategy == c.baseline)
+    return stat_text(row.metrics[column.key], METRIC_BY_KEY[column.key], ci=ci)
+
+
+def bad_cells(c: Comparison) -> set[tuple[str, str]]:
+    """(strategy, metric key) pairs that violate an SLO: reports highlight them."""
+    return violated_metrics(c.violations)
+
+
+def seconds(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.1f} s"
+
+
+def run_status(run: RunInfo) -> str:
+    parts = []
+    if run.aborted:
+        parts.append(f"aborted: {run.abort_reason or 'unknown reason'}")
+    if run.saturated:
+        reasons = "; ".join(run.saturation_reasons) or "the load generator fell behind"
+        parts.append(f"saturated ({reasons}): numbers suspect")
+    return ", ".join(parts) or "ok"
+
+
+def summary_line(c: Comparison) -> str:
+    repeats = f"{c.repeats} repeats, mean ± 95 % CI (Student t)" if c.repeats > 1 else "1 run"
+    baseline = f"baseline `{c.baseline}`"
+    return f"Scenario `{c.scenario}` — {repeats}; {baseline}; home region {c.home_region}."
+
+
+def ratio_legend(c: Comparison) -> list[str]:
+    base = c.baseline
+    return [
+        f"fail vs base: this strategy's failures (1 - availability) ÷ the baseline's (`{base}`); "
+        "0.10 = ten times fewer failed requests",
+        "vs base: p99 ÷ the baseline's p99 (Polly's benchmark 'Ratio'); ratios of every metric "
+        "are in comparison.csv",
+    ]
+
+
+RANK_TEXT = (
+    "Rank: availability during faults (overall if no fault), then overall availability "
+    "(both compared at 3 decimals), then p99 latency."
+)

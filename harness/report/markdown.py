@@ -1,0 +1,108 @@
+"""comparison.md: the scoreboard as GitHub Markdown, ready for a pull request or a post-mortem."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harness.compare.model import FAULT_METRICS, METRIC_BY_KEY, Comparison, FaultWindowRow
+from harness.report.fmt import (
+    MISSING,
+    RANK_TEXT,
+    bad_cells,
+    cell,
+    columns,
+    ratio_legend,
+    run_status,
+    stat_text,
+    summary_line,
+)
+
+
+def _escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> list[str]:
+    """A GitHub table; the first `left` columns and the last (text) columns align left."""
+    align = ["---" if i < left else "---:" for i in range(len(head))]
+    lines = ["| " + " | ".join(_escape(h) for h in head) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(_escape(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def render_markdown(c: Comparison) -> str:
+    cols = columns(c, detail="markdown")
+    bad = bad_cells(c)
+    rows = []
+    for row in c.rows:
+        name = f"`{row.strategy}`" + (" ⚠" if row.saturated else "")
+        cells = []
+        for col in cols:
+            text = cell(c, row.strategy, col)
+            cells.append(f"**{text}** ✗" if (row.strategy, col.key) in bad else text)
+        rows.append([str(row.rank), name, *cells])
+    out = [f"# Comparison: {c.scenario}", "", summary_line(c), ""]
+    out += _table(["#", "strategy", *(col.header for col in cols)], rows, left=2)
+    out += ["", *_legend(c, [col.key for col in cols]), ""]
+    out += _slo_section(c)
+    for fault in c.faults:
+        out += ["", *_fault_section(c, fault)]
+    out += ["", "## Runs", ""]
+    out += _table(
+        ["run", "status", "clock", "seed", "elapsed s", "wall s"],
+        [
+            [f"`{r.name}`", run_status(r), r.clock, str(r.seed), f"{r.elapsed:.1f}",
+             f"{r.wall_seconds:.1f}"]
+            for r in c.runs
+        ],
+        left=3,
+    )  # fmt: skip
+    return "\n".join(out) + "\n"
+
+
+def _legend(c: Comparison, keys: Sequence[str]) -> list[str]:
+    lines = ["<details><summary>Legend</summary>", ""]
+    for key in keys:
+        if key.startswith("ratio:"):
+            continue
+        info = METRIC_BY_KEY[key]
+        lines.append(f"- **{info.label}**{f' ({info.unit})' if info.unit else ''}: {info.legend}")
+    lines += [
+        *(f"- {line}" for line in ratio_legend(c)),
+        f"- fault windows by intended start; after recovery starts {c.settle_s:g} s after the last "
+        f"fault ends; recovery window {c.recovery_window_s:g} s",
+        f"- {RANK_TEXT}",
+        "- ✗: violates the scenario's SLO; ⚠: the load generator saturated, numbers suspect",
+        "",
+        "</details>",
+    ]
+    return lines
+
+
+def _slo_section(c: Comparison) -> list[str]:
+    if not c.slos:
+        return ["SLO gates: none defined."]
+    if not c.violations:
+        return [f"SLO gates: all passed ({len(c.slos)} strategies checked)."]
+    lines = [f"## SLO violations ({len(c.violations)})", ""]
+    lines += [f"- {v.message}" for v in c.violations]
+    return lines
+
+
+def _fault_section(c: Comparison, fault: FaultWindowRow) -> list[str]:
+    start, end = fault.start.mean, fault.end.mean
+    span = f"{start:.1f} s → {end:.1f} s" if start is not None and end is not None else MISSING
+    until = "" if fault.reverted else " (not reverted before the end)"
+    lines = [f"## Fault {fault.index + 1}: `{fault.fault}` on {fault.target}, {span}{until}", ""]
+    rows = []
+    for row in c.rows:
+        s = fault.strategies.get(row.strategy)
+        if s is None:
+            continue
+        stats = (s.availability, s.time_to_first_success_s, s.recovery_s)
+        rows.append(
+            [row.strategy, str(s.requests)]
+            + [stat_text(st, info) for st, info in zip(stats, FAULT_METRICS, strict=True)]
+        )
+    head = ["strategy", "requests", "avail", "first success s", "recovery s"]
+    return lines + _table(head, rows)

@@ -1,0 +1,99 @@
+"""Time series for the charts, read from each run's timeseries.json and pooled across repeats:
+success ratio = Σ ok / Σ requests and attempts per request = Σ attempts / Σ requests per bucket;
+p99 = the mean of the repeats' bucket p99s; region load = mean attempts/s ÷ capacity."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.compare.model import Comparison
+from harness.compare.rundir import Timeseries, load_timeseries
+
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    start: float
+    end: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChartSeries:
+    bucket: float
+    times: tuple[float, ...]  # bucket midpoints, seconds from the start of the run
+    strategies: tuple[str, ...]  # rank order
+    ranks: Mapping[str, int]
+    success: Mapping[str, Sequence[float]]  # NaN where a bucket had no requests
+    p99_ms: Mapping[str, Sequence[float]]
+    attempts_per_request: Mapping[str, Sequence[float]]
+    region_load: Mapping[str, Mapping[str, Sequence[float]]]  # strategy -> region -> load/capacity
+    windows: tuple[Window, ...]
+
+
+def load_series(c: Comparison) -> ChartSeries:
+    runs = [load_timeseries(c.root / run.name) for run in c.runs]
+    length = max((len(s.requests) for ts in runs for s in ts.strategies.values()), default=0)
+    bucket = runs[0].bucket
+    names = c.strategies
+    success, p99, attempts, load = {}, {}, {}, {}
+    for name in names:
+        requests = _sum(runs, name, "requests", length)
+        ok = _sum(runs, name, "ok", length)
+        tries = _sum(runs, name, "attempts", length)
+        success[name] = [o / r if r else NAN for o, r in zip(ok, requests, strict=True)]
+        attempts[name] = [a / r if r else NAN for a, r in zip(tries, requests, strict=True)]
+        p99[name] = _mean_p99(runs, name, length)
+        load[name] = {
+            region: [
+                n / len(runs) / bucket / capacity for n in _sum_region(runs, name, region, length)
+            ]
+            for region, capacity in c.capacity_rps.items()
+            if capacity
+        }
+    windows = tuple(
+        Window(f.start.mean, f.end.mean, f.label)
+        for f in c.faults
+        if f.start.mean is not None and f.end.mean is not None
+    )
+    times = tuple((i + 0.5) * bucket for i in range(length))
+    ranks = {row.strategy: row.rank for row in c.rows}
+    return ChartSeries(bucket, times, names, ranks, success, p99, attempts, load, windows)
+
+
+def _pad(values: Sequence[int], length: int) -> list[int]:
+    return list(values) + [0] * (length - len(values))
+
+
+def _sum(runs: Sequence[Timeseries], name: str, field: str, length: int) -> list[int]:
+    total = [0] * length
+    for ts in runs:
+        s = ts.strategies.get(name)
+        if s is not None:
+            total = [a + b for a, b in zip(total, _pad(getattr(s, field), length), strict=True)]
+    return total
+
+
+def _sum_region(runs: Sequence[Timeseries], name: str, region: str, length: int) -> list[int]:
+    total = [0] * length
+    for ts in runs:
+        s = ts.strategies.get(name)
+        if s is not None:
+            counts = _pad(s.region_attempts.get(region, ()), length)
+            total = [a + b for a, b in zip(total, counts, strict=True)]
+    return total
+
+
+def _mean_p99(runs: Sequence[Timeseries], name: str, length: int) -> list[float]:
+    out = []
+    for i in range(length):
+        values = []
+        for ts in runs:
+            s = ts.strategies.get(name)
+            if s is not None and i < len(s.latency_p99_ms) and s.latency_p99_ms[i] is not None:
+                values.append(s.latency_p99_ms[i])
+        out.append(math.fsum(v for v in values if v is not None) / len(values) if values else NAN)
+    return out

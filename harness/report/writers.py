@@ -1,0 +1,63 @@
+"""Write every report of a comparison, and re-render them from saved results alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.compare.build import build_comparison
+from harness.compare.model import Comparison
+from harness.compare.serialize import COMPARISON_JSON, load_comparison, save_comparison
+
+MARKDOWN = "comparison.md"
+CSV = "comparison.csv"
+HTML = "report.html"
+
+
+def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
+    """comparison.json, comparison.md, comparison.csv and report.html into `directory`."""
+    from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
+    from harness.report.csvout import write_csv
+    from harness.report.html import render_html
+    from harness.report.markdown import render_markdown
+    from harness.report.series import load_series
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    series = load_series(comparison)
+    charts = {name: render_chart(series, name) for name in CHARTS}
+    paths = [save_comparison(comparison, directory)]
+    markdown = directory / MARKDOWN
+    markdown.write_text(render_markdown(comparison), encoding="utf-8")
+    paths += [markdown, write_csv(comparison, directory / CSV)]
+    html = directory / HTML
+    html.write_text(render_html(comparison, charts), encoding="utf-8")
+    paths.append(html)
+    return paths
+
+
+def render_report(directory: Path) -> list[Path]:
+    """`harness report DIR`: rebuild every report from saved results, running nothing.
+
+    From DIR/comparison.json and each run's timeseries.json when the comparison was saved; for a
+    directory without one (a fresh `harness run` directory) the comparison is built from the runs
+    (first strategy as baseline, no SLOs: those live in the scenario, which is not saved here)."""
+    directory = Path(directory)
+    if (directory / COMPARISON_JSON).exists():
+        comparison = load_comparison(directory)
+    else:
+        comparison = build_comparison(directory, baseline=None, slos={})
+    return write_reports(comparison, directory)
+
+
+def write_chart_png(comparison_dir: Path, path: Path, chart: str = "success") -> Path:
+    """Export one chart of a saved comparison (default: the success ratio, as in the README)."""
+    from harness.report.charts import CHARTS, render_chart
+    from harness.report.series import load_series
+
+    if chart not in CHARTS:
+        raise ValueError(f"unknown chart {chart!r} (charts: {', '.join(CHARTS)})")
+    png = render_chart(load_series(load_comparison(Path(comparison_dir))), chart)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
