@@ -8,8 +8,10 @@ Lifetime (ServerConnectionsSpec), all on the loop clock:
   aiohttp 3.14's web_protocol), but it cannot tell us that *it* closed a connection, so our own
   per-connection timer closes idle connections and counts them (aiohttp's, set later, is a
   backstop).
-- max_age: a connection older than this is closed: at once if idle, else by answering its current
-  request with `Connection: close` (Envoy's max_connection_duration).
+- max_age: a connection older than this answers its next request with `Connection: close` and is
+  then closed (Envoy's max_connection_duration). It is never closed while idle: closing an idle
+  kept-alive connection races the client reusing it, which would add spurious connect errors to
+  every steady state (only idle_timeout, normally far above a client's max idle, closes idle ones).
 - max_requests: the response to the N-th request on a connection carries `Connection: close`
   (Envoy's max_requests_per_connection). Either makes clients reconnect and resolve DNS again.
 
@@ -268,11 +270,8 @@ class Listeners:
         return True
 
     def _arm(self, conn: Connection) -> None:
-        """One timer per connection, at its next lifetime deadline (idle or age)."""
+        """One timer per connection, at its idle deadline (max age acts at response boundaries)."""
         deadline = conn.idle_since + self._lifetime.idle_timeout
-        max_age = self._lifetime.max_age
-        if max_age is not None:
-            deadline = min(deadline, conn.opened_at + max_age)
         conn.timer = asyncio.get_running_loop().call_at(deadline, self._check, conn)
 
     def _check(self, conn: Connection) -> None:
@@ -280,10 +279,7 @@ class Listeners:
         if conn.lost or conn.active:
             return  # busy: _dispatch re-arms when the request is answered
         now = asyncio.get_running_loop().time()
-        max_age = self._lifetime.max_age
-        idle = now >= conn.idle_since + self._lifetime.idle_timeout
-        old = max_age is not None and now >= conn.opened_at + max_age
-        if idle or old:
+        if now >= conn.idle_since + self._lifetime.idle_timeout:
             self._close_by_server(conn)
         else:
             self._arm(conn)

@@ -1,0 +1,238 @@
+"""The `harness` command: parse, delegate, print. Bad input is one line per problem and exit 2."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from harness.errors import HarnessError, ScenarioError
+from harness.units import parse_duration
+
+app = typer.Typer(
+    name="harness",
+    help="Rehearse a regional DNS outage on loopback and compare client resilience strategies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_INVALID = 2
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _fail(error: HarnessError) -> NoReturn:
+    if isinstance(error, ScenarioError):
+        for problem in error.problems:
+            err.print(str(problem), markup=False, highlight=False)
+    else:
+        err.print(f"error: {error}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_INVALID)
+
+
+def _known_strategies() -> tuple[str, ...]:
+    from harness.client import catalog
+
+    return catalog.names()
+
+
+def _load(path: Path, overrides: dict[str, Any] | None = None) -> Any:
+    from harness.scenario import load_scenario
+
+    return load_scenario(path, known_strategies=_known_strategies(), overrides=overrides)
+
+
+def _overrides(seed: int | None, duration: str | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if seed is not None:
+        overrides["seed"] = seed
+    if duration is not None:
+        try:
+            overrides["duration"] = parse_duration(duration)
+        except ValueError as exc:
+            raise HarnessError(f"--duration: {exc}") from None
+    return overrides
+
+
+def _metrics_addr(value: str) -> tuple[tuple[str, int] | None, bool]:
+    """'off' | HOST:PORT. Returns (address, explicitly non-loopback allowed)."""
+    if value.lower() in ("off", "none", ""):
+        return None, False
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise HarnessError(f"--metrics-addr: expected HOST:PORT or 'off', got {value!r}")
+    host = host.strip("[]")
+    return (host, int(port)), True
+
+
+@app.command()
+def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
+    """Check scenario files; print one line per problem (FILE:LINE: field: message)."""
+    from harness.scenario import load_scenario
+
+    known = _known_strategies()
+    bad = 0
+    for path in files:
+        try:
+            load_scenario(path, known_strategies=known)
+            out.print(f"{path}: ok", highlight=False)
+        except ScenarioError as exc:
+            bad += 1
+            for problem in exc.problems:
+                err.print(str(problem), markup=False, highlight=False)
+    if bad:
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format (for editors' YAML support)."""
+    from harness.scenario.model import Scenario
+
+    print(json.dumps(Scenario.model_json_schema(), indent=2))
+
+
+@app.command()
+def strategies() -> None:
+    """List the named strategies with a one-line description each."""
+    from rich.table import Table
+
+    from harness.client import catalog
+
+    table = Table(show_lines=False)
+    table.add_column("strategy", style="bold")
+    table.add_column("what it does")
+    table.add_column("defaults from", style="dim")
+    for name, description, source in catalog.describe():
+        table.add_row(name, description, source)
+    out.print(table)
+
+
+@app.command()
+def world(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+) -> None:
+    """Start the DNS server and every region; print where they are as one JSON line; serve until
+    SIGINT/SIGTERM."""
+    from harness.cli_world import serve_world
+
+    try:
+        loaded = _load(scenario)
+        serve_world(loaded)
+    except HarnessError as exc:
+        _fail(exc)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    strategy: Annotated[
+        list[str] | None, typer.Option("--strategy", "-s", help="Strategy to run (repeatable).")
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
+    duration: Annotated[str | None, typer.Option(help="Override the duration, e.g. 30s.")] = None,
+    clock: Annotated[
+        str | None, typer.Option(help="virtual (fast, deterministic) or real (watch live).")
+    ] = None,
+    metrics_addr: Annotated[
+        str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
+    ] = "127.0.0.1:9464",
+    progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+) -> None:
+    """Run a scenario: world, one client pool per strategy, faults; write results to DIR."""
+    from harness.cli_run import execute_run
+
+    try:
+        loaded = _load(scenario, _overrides(seed, duration))
+        addr, explicit = _metrics_addr(metrics_addr)
+        code = execute_run(
+            loaded, scenario, strategy, out_dir, clock, addr, explicit, progress, out, err
+        )
+    except HarnessError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+@app.command()
+def compare(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    strategies: Annotated[
+        str, typer.Option("--strategies", help="Comma-separated names, or 'all'.")
+    ] = "",
+    repeat: Annotated[int, typer.Option(min=1, max=50, help="Seeds per strategy.")] = 1,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Comparison directory.")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
+    seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
+    duration: Annotated[str | None, typer.Option(help="Override the duration.")] = None,
+    clock: Annotated[str | None, typer.Option(help="virtual or real.")] = None,
+    metrics_addr: Annotated[
+        str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
+    ] = "off",
+    progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+) -> None:
+    """Run every strategy under the same scenario, seed and faults; write a scoreboard and report."""
+    from harness.cli_run import execute_compare
+
+    try:
+        loaded = _load(scenario, _overrides(seed, duration))
+        addr, explicit = _metrics_addr(metrics_addr)
+        names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
+        code = execute_compare(
+            loaded, scenario, names, repeat, out_dir, baseline, clock, addr, explicit, progress,
+            out, err,
+        )
+    except HarnessError as exc:
+        _fail(exc)
+    raise typer.Exit(code)
+
+
+@app.command()
+def report(
+    directory: Annotated[Path, typer.Argument(help="A comparison or run directory.")],
+) -> None:
+    """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing)."""
+    from harness.report import render_report
+
+    try:
+        paths = render_report(directory)
+    except HarnessError as exc:
+        _fail(exc)
+    for path in paths:
+        out.print(str(path), highlight=False)
+
+
+@app.command()
+def observe(
+    target: Annotated[
+        str, typer.Option(help="Where the harness serves /metrics.")
+    ] = "127.0.0.1:9464",
+    port: Annotated[int, typer.Option(help="Prometheus port (0: a free one).")] = 9090,
+) -> None:
+    """Start a local Prometheus (found on PATH) scraping a harness run; say where Grafana goes."""
+    from harness.cli_observe import serve_prometheus
+
+    try:
+        serve_prometheus(target, port, out)
+    except HarnessError as exc:
+        _fail(exc)
+
+
+def default_out(kind: str, name: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{name}-{kind}-{stamp}" if kind else Path("runs") / f"{name}-{stamp}"

@@ -1,0 +1,168 @@
+"""`harness run` and `harness compare`: resolve strategies, run on the chosen clock, print results."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from rich.console import Console
+from rich.table import Table
+
+from harness.errors import HarnessError
+from harness.loops import run_with_signals
+from harness.runner import RunOptions, RunResult, run_scenario
+from harness.scenario.model import Scenario
+
+Clock = Literal["virtual", "real"]
+
+
+def pick_clock(requested: str | None, scenario: Scenario) -> Clock:
+    clock = requested or scenario.run.clock
+    if clock not in ("virtual", "real"):
+        raise HarnessError(f"--clock: expected 'virtual' or 'real', got {clock!r}")
+    return cast(Clock, clock)
+
+
+def resolve_strategies(scenario: Scenario, names: list[str] | None) -> list[tuple[str, Any]]:
+    """The strategies to run, as (name, spec-or-user-strategy). Names may pick from the scenario's
+    own definitions or from the catalog."""
+    from harness.client import catalog
+    from harness.client.factory import resolve_strategies as resolve
+
+    defined = resolve(scenario.strategies, scenario)
+    by_name = {str(s.name): s for s in defined}
+    if not names:
+        return list(by_name.items())
+    chosen: list[tuple[str, Any]] = []
+    for name in names:
+        chosen.append((name, by_name[name] if name in by_name else catalog.get(name)))
+    return chosen
+
+
+def print_run_table(result: RunResult, out: Console) -> None:
+    table = Table(title=f"{result.summary['scenario']} — seed {result.summary['seed']}")
+    for column in ("strategy", "requests", "availability", "p50 ms", "p99 ms", "p99.9 ms",
+                   "attempts/req", "cross-region", "top failures"):
+        table.add_column(column, justify="left" if column in ("strategy", "top failures") else "right")
+    for name, s in result.summary["strategies"].items():
+        failures = sorted(
+            ((k, v) for k, v in s["outcomes"].items() if k != "ok"), key=lambda kv: -kv[1]
+        )[:2]
+        lat = s["latency_ms"]
+        table.add_row(
+            name,
+            str(s["requests"]),
+            _fmt(s["availability"], "{:.4f}"),
+            _fmt(lat["p50"], "{:.1f}"),
+            _fmt(lat["p99"], "{:.1f}"),
+            _fmt(lat["p999"], "{:.1f}"),
+            _fmt(s["attempts_per_request"], "{:.2f}"),
+            _fmt(s["cross_region_share"], "{:.1%}"),
+            ", ".join(f"{k} {v}" for k, v in failures),
+        )
+    out.print(table)
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def _report_run_end(result: RunResult, out: Console, err: Console) -> None:
+    summary = result.summary
+    if summary.get("saturated"):
+        err.print(
+            "[bold red]SATURATED:[/] the load generator could not keep up; these numbers are not "
+            "to be trusted:\n  " + "\n  ".join(summary["saturation_reasons"][:5])
+        )
+    if result.interrupted:
+        err.print("[yellow]interrupted[/]: faults reverted, partial results written")
+    elif result.aborted:
+        err.print(f"[bold red]aborted[/]: {result.abort_reason}")
+    for violation in result.slo_violations:
+        err.print(f"[bold red]SLO violated[/]: {violation}", highlight=False)
+    out.print(f"results: {result.out_dir}", highlight=False)
+
+
+def execute_run(
+    scenario: Scenario,
+    path: Path,
+    names: list[str] | None,
+    out_dir: Path | None,
+    clock: str | None,
+    metrics_addr: tuple[str, int] | None,
+    explicit_metrics: bool,
+    progress: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    from harness.cli import default_out
+
+    strategies = resolve_strategies(scenario, names)
+    options = RunOptions(
+        out_dir=out_dir or default_out("", scenario.name),
+        clock=pick_clock(clock, scenario),
+        metrics_addr=metrics_addr,
+        allow_non_loopback_metrics=explicit_metrics,
+        progress=progress and sys.stderr.isatty(),
+        scenario_file=str(path),
+    )
+    result = run_with_signals(
+        options.clock or "virtual",
+        lambda interrupt: run_scenario(scenario, strategies, options, interrupt=interrupt, console=err),
+    )
+    if not result.interrupted:
+        result.slo_violations = slo_violations(scenario, result.out_dir)
+    print_run_table(result, out)
+    _report_run_end(result, out, err)
+    return result.exit_code
+
+
+def slo_violations(scenario: Scenario, directory: Path) -> list[str]:
+    if not scenario.slo:
+        return []
+    from harness.compare import build_comparison, evaluate_slos
+
+    comparison = build_comparison(directory, baseline=None, slos=dict(scenario.slo))
+    return [str(v) for v in evaluate_slos(dict(scenario.slo), comparison)]
+
+
+def execute_compare(
+    scenario: Scenario,
+    path: Path,
+    names: list[str],
+    repeat: int,
+    out_dir: Path | None,
+    baseline: str | None,
+    clock: str | None,
+    metrics_addr: tuple[str, int] | None,
+    explicit_metrics: bool,
+    progress: bool,
+    out: Console,
+    err: Console,
+) -> int:
+    from harness.cli import default_out
+    from harness.compare.orchestrate import run_comparison
+
+    if names == ["all"]:
+        from harness.client import catalog
+
+        names = list(catalog.names())
+    strategies = resolve_strategies(scenario, names or None)
+    if baseline is not None and baseline not in {n for n, _ in strategies}:
+        raise HarnessError(f"--baseline: {baseline!r} is not among the strategies being compared")
+    directory = out_dir or default_out("compare", scenario.name)
+    return run_comparison(
+        scenario,
+        strategies,
+        directory=directory,
+        repeat=repeat,
+        baseline=baseline,
+        clock=pick_clock(clock, scenario),
+        metrics_addr=metrics_addr,
+        explicit_metrics=explicit_metrics,
+        progress=progress and sys.stderr.isatty(),
+        scenario_file=str(path),
+        out=out,
+        err=err,
+    )

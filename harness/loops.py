@@ -1,0 +1,56 @@
+"""Running a coroutine on a real-time or a virtual-time (looptime) event loop, with clean
+SIGINT/SIGTERM handling: the first signal asks the run to stop and keep its results."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, TypeVar
+
+import looptime
+
+T = TypeVar("T")
+
+
+def new_loop(clock: Literal["virtual", "real"]) -> asyncio.AbstractEventLoop:
+    if clock == "virtual":
+        return looptime.new_event_loop(start=0.0)  # type: ignore[no-any-return]
+    return asyncio.new_event_loop()
+
+
+def run_with_signals(
+    clock: Literal["virtual", "real"],
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]],
+) -> T:
+    """Run `main(interrupt)`; SIGINT/SIGTERM set `interrupt` (a second one cancels outright)."""
+    loop = new_loop(clock)
+    asyncio.set_event_loop(loop)
+    interrupt = asyncio.Event()
+    task: asyncio.Task[T] | None = None
+
+    def on_signal() -> None:
+        if interrupt.is_set() and task is not None:
+            task.cancel()
+        interrupt.set()
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal)
+        task = loop.create_task(main(interrupt))
+        return loop.run_until_complete(task)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        _cancel_leftovers(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for t in pending:
+        t.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

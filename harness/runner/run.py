@@ -1,0 +1,257 @@
+"""One run: start the world(s), one client pool per strategy, the fault timeline, telemetry; run
+for the scenario's duration; always revert faults, close sockets and write results, however the run
+ends (normal end, stop condition, error, SIGINT/SIGTERM)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from harness.clock import Clock
+from harness.events import EventBus, RequestFinished
+from harness.faults.injector import FaultInjector
+from harness.runner.clients import StrategyClient
+from harness.runner.options import RunOptions, RunResult
+from harness.runner.phases import PhaseTimer
+from harness.runner.progress import ProgressView
+from harness.runner.results import iso, region_capacity, write_json
+from harness.runner.stops import StopMonitor, StopRequested
+from harness.scenario.model import Scenario
+from harness.telemetry.metrics import Telemetry
+from harness.telemetry.records import RecordWriter
+from harness.telemetry.server import MetricsServer
+from harness.telemetry.summary import RunStats
+from harness.telemetry.timeseries import TimeSeries
+from harness.world.world import World
+
+log = logging.getLogger(__name__)
+
+SETTLE = 0.05  # seconds between "everything is up" and the run's origin
+DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline for stragglers
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived: end the run cleanly and keep partial results."""
+
+
+async def run_scenario(
+    scenario: Scenario,
+    strategies: list[tuple[str, Any]],
+    options: RunOptions,
+    *,
+    interrupt: asyncio.Event | None = None,
+    console: Any = None,
+) -> RunResult:
+    clock = Clock.for_running_loop()
+    bus = EventBus()
+    out = options.out_dir
+    out.mkdir(parents=True, exist_ok=True)
+    started_wall = time.time()
+    stats = RunStats()
+    worlds: dict[str, World] = {}
+    clients: list[StrategyClient] = []
+    injectors: dict[str, FaultInjector] = {}
+    metrics_server: MetricsServer | None = None
+    telemetry: Telemetry | None = None
+    records: RecordWriter | None = None
+    series: TimeSeries | None = None
+    origin = clock.now()
+    outcome = {"aborted": False, "reason": None, "interrupted": False}
+    revert_reason = "end_of_run"
+    try:
+        shared = scenario.run.isolation == "shared"
+        for name, _ in strategies if not shared else [("shared", None)]:
+            worlds[name] = World(scenario, bus=bus, owner=name)
+        for world in worlds.values():
+            await world.start()
+
+        registry = CollectorRegistry()
+        telemetry = Telemetry(registry, bus)
+        for owner, world in worlds.items():
+            telemetry.add_world_source(owner, world)
+        if options.metrics_addr is not None:
+            metrics_server = MetricsServer(
+                registry, allow_non_loopback=options.allow_non_loopback_metrics
+            )
+            await metrics_server.start(*options.metrics_addr)
+
+        for name, strategy in strategies:
+            world = worlds["shared" if shared else name]
+            client = StrategyClient(
+                name, strategy, world=world, scenario=scenario, clock=clock, bus=bus,
+                seed=scenario.seed,
+            )
+            clients.append(client)
+            stats.register(name, scenario.home_region, client.description)
+            telemetry.add_generator_source(name, client.generator)
+            await client.start()
+        for owner, world in worlds.items():
+            injectors[owner] = FaultInjector(
+                world, scenario.timeline, clock=clock, bus=bus, duration=scenario.duration
+            )
+
+        telemetry.declare_phases(tuple(p.name for p in scenario.phases))
+        origin = clock.now() + SETTLE
+        telemetry.start_run(clock.now)
+        records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
+        series = TimeSeries(
+            origin=origin, duration=scenario.duration, regions=scenario.region_names
+        )
+        bus.subscribe(RequestFinished, stats.add)
+        bus.subscribe(RequestFinished, series.add)
+        bus.subscribe(RequestFinished, records.write)
+
+        def saturation() -> list[str]:
+            return [r for c in clients for r in c.generator.saturation_reasons()]
+
+        monitor = StopMonitor(scenario.stop_when, clock=clock, saturated=saturation)
+        bus.subscribe(RequestFinished, monitor.observe)
+        phases = PhaseTimer(scenario.phases, clock=clock, bus=bus)
+
+        try:
+            await _drive(
+                scenario, clients, injectors, monitor, phases, stats, origin, clock,
+                interrupt, console, options.progress,
+            )
+        except* StopRequested as group:
+            reason = group.exceptions[0]
+            assert isinstance(reason, StopRequested)
+            outcome.update(aborted=True, reason=reason.reason)
+            revert_reason = "aborted"
+        except* Interrupted:
+            outcome.update(aborted=True, reason="interrupted (SIGINT/SIGTERM)", interrupted=True)
+            revert_reason = "interrupted"
+    except BaseException:
+        revert_reason = "error"
+        raise
+    finally:
+        if telemetry is not None:
+            telemetry.finish_run()
+        # Order matters: faults first (the world must be back to normal), then sockets, then files.
+        for injector in injectors.values():
+            await injector.revert_all(revert_reason)
+        for client in clients:
+            await client.close()
+        for world in worlds.values():
+            await world.stop()
+        if metrics_server is not None:
+            await metrics_server.stop()
+        if records is not None:
+            records.close()
+        summary = _summary(
+            scenario, options, stats, clients, worlds, injectors, clock, origin,
+            started_wall, outcome,
+        )
+        write_json(out / "summary.json", summary)
+        if series is not None:
+            write_json(out / "timeseries.json", series.to_json())
+        write_json(out / "journal.json", _journal(injectors))
+    return RunResult(
+        out_dir=out,
+        summary=summary,
+        aborted=bool(outcome["aborted"]),
+        abort_reason=outcome["reason"],  # type: ignore[arg-type]
+        interrupted=bool(outcome["interrupted"]),
+    )
+
+
+async def _drive(
+    scenario: Scenario,
+    clients: list[StrategyClient],
+    injectors: dict[str, FaultInjector],
+    monitor: StopMonitor,
+    phases: PhaseTimer,
+    stats: RunStats,
+    origin: float,
+    clock: Clock,
+    interrupt: asyncio.Event | None,
+    console: Any,
+    progress: bool,
+) -> None:
+    limit = scenario.duration + scenario.clients.deadline + DRAIN_GRACE + SETTLE
+    async with asyncio.TaskGroup() as tg:
+        background = [tg.create_task(injector.run(origin)) for injector in injectors.values()]
+        background.append(tg.create_task(phases.run(origin)))
+        background.append(tg.create_task(monitor.run(origin)))
+        if interrupt is not None:
+            background.append(tg.create_task(_watch(interrupt)))
+        if progress and console is not None:
+            view = ProgressView(
+                duration=scenario.duration, clock=clock, stats=stats,
+                phase=lambda: phases.current, console=console,
+            )
+            background.append(tg.create_task(view.run(origin)))
+        generators = [tg.create_task(c.generator.run(origin)) for c in clients]
+        try:
+            async with asyncio.timeout(limit):
+                await asyncio.gather(*generators)
+        finally:
+            for task in background:
+                task.cancel()
+
+
+async def _watch(interrupt: asyncio.Event) -> None:
+    await interrupt.wait()
+    raise Interrupted()
+
+
+def _summary(
+    scenario: Scenario,
+    options: RunOptions,
+    stats: RunStats,
+    clients: list[StrategyClient],
+    worlds: dict[str, World],
+    injectors: dict[str, FaultInjector],
+    clock: Clock,
+    origin: float,
+    started_wall: float,
+    outcome: dict[str, Any],
+) -> dict[str, Any]:
+    ended_wall = time.time()
+    saturation_reasons: list[str] = []
+    strategies: dict[str, Any] = {}
+    for client in clients:
+        entry = stats.strategies[client.name].to_json()
+        reasons = client.generator.saturation_reasons()
+        saturation_reasons += [f"{client.name}: {r}" for r in reasons]
+        world = worlds.get(client.name)
+        consistency = world.consistency_stats() if world is not None else []
+        replication = world.replication_stats() if world is not None else []
+        entry["stale_reads"] = sum(c.stale_reads_total for c in consistency)
+        entry["lost_writes"] = sum(r.lost_writes_total for r in replication)
+        entry["send_lag_ms"] = {
+            k: v for k, v in client.generator.send_lag.summary_ms().items() if k in ("p50", "p99", "max")
+        }
+        entry["peak_in_flight"] = client.generator.peak_in_flight
+        entry["saturated"] = bool(reasons)
+        strategies[client.name] = entry
+    first = next(iter(injectors.values()), None)
+    return {
+        "scenario": scenario.name,
+        "file": options.scenario_file,
+        "seed": scenario.seed,
+        "clock": "virtual" if clock.virtual else "real",
+        "isolation": scenario.run.isolation,
+        "started_at": iso(started_wall),
+        "ended_at": iso(ended_wall),
+        "wall_seconds": round(ended_wall - started_wall, 3),
+        "duration": scenario.duration,
+        "elapsed": round(max(0.0, clock.now() - origin), 3),
+        "saturated": bool(saturation_reasons),
+        "saturation_reasons": saturation_reasons,
+        "aborted": bool(outcome["aborted"]),
+        "abort_reason": outcome["reason"],
+        "home_region": scenario.home_region,
+        "regions": region_capacity(scenario),
+        "phases": [{"name": p.name, "at": p.at} for p in scenario.phases],
+        "faults": first.journal.faults_summary() if first is not None else [],
+        "strategies": strategies,
+    }
+
+
+def _journal(injectors: dict[str, FaultInjector]) -> dict[str, Any]:
+    return {owner: injector.journal.to_json() for owner, injector in injectors.items()}

@@ -1,0 +1,145 @@
+"""The `harness` command as a user runs it: exit codes, one-line errors, files written."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+from pathlib import Path
+
+from clitools import harness, small_scenario
+
+
+def test_validate_accepts_every_shipped_scenario(root: Path) -> None:
+    files = sorted((root / "scenarios").glob("*.yaml"))
+    assert len(files) >= 8
+    result = harness("validate", *files)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": ok") == len(files)
+
+
+def test_validate_reports_file_line_field_and_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nduration: -5s\nregions:\n  - name: a\n    bogus: 1\n")
+    result = harness("validate", bad)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert f"{bad}:2: duration:" in lines[0]
+    assert any(f"{bad}:5: regions[0].bogus: unknown field" in line for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_missing_file_and_directory(tmp_path: Path) -> None:
+    result = harness("validate", tmp_path / "nope.yaml", tmp_path)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "is a directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_is_json_schema() -> None:
+    result = harness("schema")
+    assert result.returncode == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "Scenario"
+    assert "timeline" in schema["properties"]
+
+
+def test_strategies_lists_the_catalog() -> None:
+    result = harness("strategies")
+    assert result.returncode == 0
+    for name in ("naive", "aws-standard", "aws-adaptive", "breaker-failover", "pinned-dns"):
+        assert name in result.stdout
+
+
+def test_run_writes_results_and_journal(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "out"
+    result = harness("run", scenario, "--out", out, "--metrics-addr", "off")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["clock"] == "virtual" and summary["aborted"] is False
+    assert set(summary["strategies"]) == {"naive", "breaker-failover"}
+    naive = summary["strategies"]["naive"]
+    for field in ("requests", "ok", "availability", "latency_ms", "attempts_per_request",
+                  "outcomes", "regions_served", "cross_region_share", "stale_reads", "lost_writes"):
+        assert field in naive
+    assert set(naive["latency_ms"]) == {"p50", "p90", "p99", "p999", "max"}
+    assert naive["outcomes"].get("dns_nodata", 0) > 0
+    fault = summary["faults"][0]
+    assert fault["fault"] == "dns.nodata" and fault["target"] == "us-east-1"
+    assert abs(fault["applied_at"] - 4.0) < 0.01 and abs(fault["reverted_at"] - 8.0) < 0.01
+    with gzip.open(out / "requests.jsonl.gz", "rt") as f:
+        lines = [json.loads(line) for line in f]
+    assert len(lines) == naive["requests"] + summary["strategies"]["breaker-failover"]["requests"]
+    journal = json.loads((out / "journal.json").read_text())
+    assert journal
+    assert "naive" in result.stdout and "results:" in result.stdout
+
+
+def test_run_unknown_strategy_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = harness("run", small_scenario(tmp_path), "--strategy", "nope", "--metrics-addr", "off")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_metrics_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = harness("run", small_scenario(tmp_path), "--metrics-addr", f"127.0.0.1:{port}",
+                         "--out", tmp_path / "o")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(port) in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_run_non_loopback_metrics_needs_to_be_explicit_and_dns_host_is_refused(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(small_scenario(tmp_path).read_text().replace(
+        "dns: {ttl: 1s, negative_ttl: 1s}", "dns: {ttl: 1s, negative_ttl: 1s, host: 10.0.0.1}"))
+    result = harness("run", scenario, "--metrics-addr", "off")
+    assert result.returncode == 2
+    assert "dns.host" in result.stderr and "loopback" in result.stderr
+
+
+def test_stop_condition_aborts_with_exit_3_and_reverts(tmp_path: Path) -> None:
+    extra = (
+        "stop_when:\n"
+        "  - {kind: success_ratio_below, strategy: naive, threshold: 0.5, window: 2s}\n"
+    )
+    scenario = small_scenario(tmp_path, duration="30s", at="4s", fault_duration="20s", extra=extra)
+    out = tmp_path / "out"
+    result = harness("run", scenario, "--out", out, "--metrics-addr", "off")
+    assert result.returncode == 3, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["aborted"] is True and "success ratio" in summary["abort_reason"]
+    assert summary["elapsed"] < 20
+    fault = summary["faults"][0]
+    assert fault["revert_reason"] == "aborted"
+    assert fault["reverted_at"] is not None and fault["reverted_at"] < 20
+
+
+def test_compare_and_report_rerender(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "cmp"
+    result = harness("compare", scenario, "--out", out, "--repeat", "2", "--baseline", "naive")
+    assert result.returncode == 0, result.stderr
+    for name in ("comparison.json", "comparison.md", "comparison.csv", "report.html"):
+        assert (out / name).exists(), name
+    assert len(list((out / "runs").iterdir())) == 2
+    md = (out / "comparison.md").read_text()
+    assert "breaker-failover" in md and "naive" in md
+    (out / "report.html").unlink()
+    again = harness("report", out)
+    assert again.returncode == 0, again.stderr
+    assert (out / "report.html").exists()
+
+
+def test_slo_violation_exits_1_and_names_it(tmp_path: Path) -> None:
+    extra = "slo:\n  naive: {availability_during_fault: 0.99}\n"
+    result = harness("run", small_scenario(tmp_path, extra=extra), "--out", tmp_path / "o",
+                     "--metrics-addr", "off")
+    assert result.returncode == 1, result.stderr
+    assert "naive" in result.stderr and "availability_during_fault" in result.stderr
