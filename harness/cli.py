@@ -22,8 +22,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+# Piped output keeps wide tables on one line per row (rich would wrap at 80 columns).
+out = Console(width=None if sys.stdout.isatty() else 220)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 
 EXIT_INVALID = 2
 
@@ -37,11 +38,12 @@ def main() -> None:
 
 
 def _fail(error: HarnessError) -> NoReturn:
+    # Plain print: one problem is one line, whatever the terminal width (rich would wrap).
     if isinstance(error, ScenarioError):
         for problem in error.problems:
-            err.print(str(problem), markup=False, highlight=False)
+            print(problem, file=sys.stderr)
     else:
-        err.print(f"error: {error}", markup=False, highlight=False)
+        print(f"error: {error}", file=sys.stderr)
     raise typer.Exit(EXIT_INVALID)
 
 
@@ -94,7 +96,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
         except ScenarioError as exc:
             bad += 1
             for problem in exc.problems:
-                err.print(str(problem), markup=False, highlight=False)
+                print(problem, file=sys.stderr)
     if bad:
         raise typer.Exit(EXIT_INVALID)
 
@@ -186,7 +188,7 @@ def compare(
     ] = "off",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
 ) -> None:
-    """Run every strategy under the same scenario, seed and faults; write a scoreboard and report."""
+    """Run every strategy under one scenario, seed and fault timeline; write scoreboard + report."""
     from harness.cli_run import execute_compare
 
     try:
@@ -194,8 +196,18 @@ def compare(
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
         code = execute_compare(
-            loaded, scenario, names, repeat, out_dir, baseline, clock, addr, explicit, progress,
-            out, err,
+            loaded,
+            scenario,
+            names,
+            repeat,
+            out_dir,
+            baseline,
+            clock,
+            addr,
+            explicit,
+            progress,
+            out,
+            err,
         )
     except HarnessError as exc:
         _fail(exc)

@@ -19,7 +19,9 @@ def serve_prometheus(target: str, port: int, out: Console) -> None:
                 f"{prometheus.url}, then import grafana/dashboards/*.json "
                 "(or use docker compose up, which provisions both)."
             )
-            out.print("In another terminal: harness run SCENARIO --clock real    (Ctrl-C here to stop)")
+            out.print(
+                "In another terminal: harness run SCENARIO --clock real    (Ctrl-C here to stop)"
+            )
             await interrupt.wait()
 
     run_with_signals("real", main)

@@ -1,4 +1,4 @@
-"""`harness run` and `harness compare`: resolve strategies, run on the chosen clock, print results."""
+"""`harness run` and `harness compare`: resolve strategies, run on a clock, print results."""
 
 from __future__ import annotations
 
@@ -42,9 +42,20 @@ def resolve_strategies(scenario: Scenario, names: list[str] | None) -> list[tupl
 
 def print_run_table(result: RunResult, out: Console) -> None:
     table = Table(title=f"{result.summary['scenario']} — seed {result.summary['seed']}")
-    for column in ("strategy", "requests", "availability", "p50 ms", "p99 ms", "p99.9 ms",
-                   "attempts/req", "cross-region", "top failures"):
-        table.add_column(column, justify="left" if column in ("strategy", "top failures") else "right")
+    for column in (
+        "strategy",
+        "requests",
+        "availability",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "attempts/req",
+        "cross-region",
+        "top failures",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("strategy", "top failures") else "right"
+        )
     for name, s in result.summary["strategies"].items():
         failures = sorted(
             ((k, v) for k, v in s["outcomes"].items() if k != "ok"), key=lambda kv: -kv[1]
@@ -109,7 +120,9 @@ def execute_run(
     )
     result = run_with_signals(
         options.clock or "virtual",
-        lambda interrupt: run_scenario(scenario, strategies, options, interrupt=interrupt, console=err),
+        lambda interrupt: run_scenario(
+            scenario, strategies, options, interrupt=interrupt, console=err
+        ),
     )
     if not result.interrupted:
         result.slo_violations = slo_violations(scenario, result.out_dir)

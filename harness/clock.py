@@ -1,4 +1,4 @@
-"""One small clock interface for both real and virtual time (see DESIGN.md, "One stack, two clocks").
+"""One small clock interface for real and virtual time (DESIGN.md, "One stack, two clocks").
 
 Behaviour (timers, sleeps, deadlines) always runs on the event loop's clock. Latency *measurement*
 needs more resolution than uvloop's 1 ms `loop.time()`, so in real time `measure()` uses

@@ -50,7 +50,7 @@ class AttemptFinished:
 
 @dataclass(frozen=True, slots=True)
 class RequestFinished:
-    """One logical request ended. Times are on the loop's axis (seconds); latency from intended start."""
+    """One logical request ended. Times on the loop's axis (s); latency from the intended start."""
 
     strategy: str
     op: str
@@ -129,7 +129,7 @@ class RateLimiterChanged:
 
 @dataclass(frozen=True, slots=True)
 class DnsLookup:
-    """A client-side name resolution. result: 'ok' or an Outcome value; source: how it was served."""
+    """A client-side name resolution. result: 'ok' or an Outcome value; source: how served."""
 
     strategy: str
     name: str

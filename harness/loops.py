@@ -15,7 +15,7 @@ T = TypeVar("T")
 
 def new_loop(clock: Literal["virtual", "real"]) -> asyncio.AbstractEventLoop:
     if clock == "virtual":
-        return looptime.new_event_loop(start=0.0)  # type: ignore[no-any-return]
+        return looptime.new_event_loop(start=0.0)
     return asyncio.new_event_loop()
 
 

@@ -1,4 +1,4 @@
-"""The outcome classes of a request or an attempt: one vocabulary in code, YAML, metrics and docs."""
+"""Outcome classes of a request or an attempt: one vocabulary in code, YAML, metrics, docs."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ class Outcome(StrEnum):
         return self is Outcome.OK
 
 
-_DNS = frozenset({Outcome.DNS_NXDOMAIN, Outcome.DNS_NODATA, Outcome.DNS_SERVFAIL, Outcome.DNS_TIMEOUT})
+_DNS = frozenset(
+    {Outcome.DNS_NXDOMAIN, Outcome.DNS_NODATA, Outcome.DNS_SERVFAIL, Outcome.DNS_TIMEOUT}
+)
 
 # What the AWS SDK (and most clients) consider transient: DNS/connection failures surface as
 # endpoint connection errors, plus timeouts, throttling and 5xx. A 4xx validation error is not.

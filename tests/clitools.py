@@ -10,17 +10,27 @@ from pathlib import Path
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
 
 
-def harness(*args: str | Path, timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def harness(
+    *args: str | Path, timeout: float = 120, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "harness", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env=ENV, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ENV,
+        cwd=cwd,
     )
 
 
 def popen(*args: str | Path, cwd: Path | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "harness", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        cwd=cwd,
     )
 
 
@@ -45,11 +55,18 @@ timeline:
 
 
 def small_scenario(
-    tmp: Path, *, duration: str = "12s", clock: str = "virtual", at: str = "4s",
-    fault_duration: str = "4s", extra: str = "",
+    tmp: Path,
+    *,
+    duration: str = "12s",
+    clock: str = "virtual",
+    at: str = "4s",
+    fault_duration: str = "4s",
+    extra: str = "",
 ) -> Path:
     path = tmp / "small.yaml"
     path.write_text(
-        SMALL.format(duration=duration, clock=clock, at=at, fault_duration=fault_duration, extra=extra)
+        SMALL.format(
+            duration=duration, clock=clock, at=at, fault_duration=fault_duration, extra=extra
+        )
     )
     return path

@@ -60,8 +60,18 @@ def test_run_writes_results_and_journal(tmp_path: Path) -> None:
     assert summary["clock"] == "virtual" and summary["aborted"] is False
     assert set(summary["strategies"]) == {"naive", "breaker-failover"}
     naive = summary["strategies"]["naive"]
-    for field in ("requests", "ok", "availability", "latency_ms", "attempts_per_request",
-                  "outcomes", "regions_served", "cross_region_share", "stale_reads", "lost_writes"):
+    for field in (
+        "requests",
+        "ok",
+        "availability",
+        "latency_ms",
+        "attempts_per_request",
+        "outcomes",
+        "regions_served",
+        "cross_region_share",
+        "stale_reads",
+        "lost_writes",
+    ):
         assert field in naive
     assert set(naive["latency_ms"]) == {"p50", "p90", "p99", "p999", "max"}
     assert naive["outcomes"].get("dns_nodata", 0) > 0
@@ -88,17 +98,30 @@ def test_run_metrics_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = harness("run", small_scenario(tmp_path), "--metrics-addr", f"127.0.0.1:{port}",
-                         "--out", tmp_path / "o")
+        result = harness(
+            "run",
+            small_scenario(tmp_path),
+            "--metrics-addr",
+            f"127.0.0.1:{port}",
+            "--out",
+            tmp_path / "o",
+        )
     assert result.returncode == 2, result.stdout + result.stderr
     assert str(port) in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_run_non_loopback_metrics_needs_to_be_explicit_and_dns_host_is_refused(tmp_path: Path) -> None:
+def test_run_non_loopback_metrics_needs_to_be_explicit_and_dns_host_is_refused(
+    tmp_path: Path,
+) -> None:
     scenario = tmp_path / "s.yaml"
-    scenario.write_text(small_scenario(tmp_path).read_text().replace(
-        "dns: {ttl: 1s, negative_ttl: 1s}", "dns: {ttl: 1s, negative_ttl: 1s, host: 10.0.0.1}"))
+    scenario.write_text(
+        small_scenario(tmp_path)
+        .read_text()
+        .replace(
+            "dns: {ttl: 1s, negative_ttl: 1s}", "dns: {ttl: 1s, negative_ttl: 1s, host: 10.0.0.1}"
+        )
+    )
     result = harness("run", scenario, "--metrics-addr", "off")
     assert result.returncode == 2
     assert "dns.host" in result.stderr and "loopback" in result.stderr
@@ -106,8 +129,7 @@ def test_run_non_loopback_metrics_needs_to_be_explicit_and_dns_host_is_refused(t
 
 def test_stop_condition_aborts_with_exit_3_and_reverts(tmp_path: Path) -> None:
     extra = (
-        "stop_when:\n"
-        "  - {kind: success_ratio_below, strategy: naive, threshold: 0.5, window: 2s}\n"
+        "stop_when:\n  - {kind: success_ratio_below, strategy: naive, threshold: 0.5, window: 2s}\n"
     )
     scenario = small_scenario(tmp_path, duration="30s", at="4s", fault_duration="20s", extra=extra)
     out = tmp_path / "out"
@@ -139,7 +161,13 @@ def test_compare_and_report_rerender(tmp_path: Path) -> None:
 
 def test_slo_violation_exits_1_and_names_it(tmp_path: Path) -> None:
     extra = "slo:\n  naive: {availability_during_fault: 0.99}\n"
-    result = harness("run", small_scenario(tmp_path, extra=extra), "--out", tmp_path / "o",
-                     "--metrics-addr", "off")
+    result = harness(
+        "run",
+        small_scenario(tmp_path, extra=extra),
+        "--out",
+        tmp_path / "o",
+        "--metrics-addr",
+        "off",
+    )
     assert result.returncode == 1, result.stderr
     assert "naive" in result.stderr and "availability_during_fault" in result.stderr

@@ -12,7 +12,6 @@ import dns.asyncquery
 import dns.message
 import dns.rcode
 import pytest
-
 from clitools import popen, small_scenario
 
 
@@ -35,7 +34,7 @@ def test_signal_mid_fault_reverts_and_writes_partial_results(
         wait_for(out / "requests.jsonl.gz")
         time.sleep(2.5)  # real time: the fault (at 1 s) is applied by now
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=30)
+        _, stderr = proc.communicate(timeout=30)
     finally:
         proc.kill()
     assert proc.returncode == code, stderr

@@ -13,13 +13,25 @@ from harness.telemetry.timeseries import TimeSeries, choose_bucket
 
 
 def finished(
-    intended: float, latency: float, outcome: Outcome = Outcome.OK, served: str | None = "a",
-    attempts: int = 1, strategy: str = "s",
+    intended: float,
+    latency: float,
+    outcome: Outcome = Outcome.OK,
+    served: str | None = "a",
+    attempts: int = 1,
+    strategy: str = "s",
 ) -> RequestFinished:
     return RequestFinished(
-        strategy=strategy, op="get", key_hash=1, outcome=outcome, attempts=attempts,
-        regions_tried=("a",) * attempts, region_served=served, status=200,
-        intended_start=intended, start=intended, end=intended + latency,
+        strategy=strategy,
+        op="get",
+        key_hash=1,
+        outcome=outcome,
+        attempts=attempts,
+        regions_tried=("a",) * attempts,
+        region_served=served,
+        status=200,
+        intended_start=intended,
+        start=intended,
+        end=intended + latency,
     )
 
 

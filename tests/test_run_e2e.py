@@ -53,8 +53,15 @@ async def test_emptied_record_fails_naive_and_breaker_failover_serves_elsewhere(
     bus.subscribe(RequestFinished, records.append)
     async with World(scenario, bus=bus, owner="shared") as world:
         clients = [
-            StrategyClient(name, catalog.get(name), world=world, scenario=scenario, clock=clock,
-                           bus=bus, seed=scenario.seed)
+            StrategyClient(
+                name,
+                catalog.get(name),
+                world=world,
+                scenario=scenario,
+                clock=clock,
+                bus=bus,
+                seed=scenario.seed,
+            )
             for name in ("naive", "breaker-failover")
         ]
         for client in clients:

@@ -5,8 +5,18 @@ from harness.units import format_duration, parse_duration, parse_rate
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("250ms", 0.25), ("1.5s", 1.5), ("90s", 90), ("2m", 120), ("1h", 3600), ("3d", 259200),
-     ("500us", 0.0005), (7, 7.0), (0.5, 0.5), ("10", 10.0)],
+    [
+        ("250ms", 0.25),
+        ("1.5s", 1.5),
+        ("90s", 90),
+        ("2m", 120),
+        ("1h", 3600),
+        ("3d", 259200),
+        ("500us", 0.0005),
+        (7, 7.0),
+        (0.5, 0.5),
+        ("10", 10.0),
+    ],
 )
 def test_durations(text: object, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)

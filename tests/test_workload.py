@@ -1,4 +1,5 @@
 import asyncio
+import itertools
 import statistics
 from collections import Counter
 
@@ -14,7 +15,7 @@ def test_constant_arrivals_are_evenly_spaced() -> None:
     spec = ClientsSpec(rate=10, arrival="constant")
     times = [a.intended for a in arrivals(spec, 2.0, seed=1)]
     assert len(times) == 19  # 0.1 .. 1.9
-    assert all(b - a == pytest.approx(0.1) for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a == pytest.approx(0.1) for a, b in itertools.pairwise(times))
 
 
 def test_poisson_arrivals_have_the_right_rate_and_repeat_exactly() -> None:
@@ -25,7 +26,7 @@ def test_poisson_arrivals_have_the_right_rate_and_repeat_exactly() -> None:
     assert first == again
     assert first != other
     assert len(first) / 50.0 == pytest.approx(200, rel=0.05)
-    gaps = [b.intended - a.intended for a, b in zip(first, first[1:], strict=False)]
+    gaps = [b.intended - a.intended for a, b in itertools.pairwise(first)]
     # exponential gaps: standard deviation equals the mean
     assert statistics.pstdev(gaps) == pytest.approx(statistics.mean(gaps), rel=0.1)
 
@@ -84,7 +85,9 @@ async def test_generator_sheds_beyond_in_flight_limit_and_flags_saturation() -> 
         await asyncio.sleep(10.0)
 
     spec = ClientsSpec(
-        rate=100, arrival="constant", saturation=SaturationSpec(max_in_flight=5),
+        rate=100,
+        arrival="constant",
+        saturation=SaturationSpec(max_in_flight=5),
         keys=KeysSpec(count=10),
     )
     gen = OpenLoopGenerator(
@@ -104,8 +107,12 @@ async def test_generator_reraises_a_bug_in_execute() -> None:
         raise RuntimeError("bug")
 
     gen = OpenLoopGenerator(
-        spec=ClientsSpec(rate=10, arrival="constant"), duration=0.5, seed=1,
-        clock=Clock(loop, virtual=True), execute=execute, on_shed=lambda r: None,
+        spec=ClientsSpec(rate=10, arrival="constant"),
+        duration=0.5,
+        seed=1,
+        clock=Clock(loop, virtual=True),
+        execute=execute,
+        on_shed=lambda r: None,
     )
     with pytest.raises(RuntimeError, match="bug"):
         await gen.run(loop.time())

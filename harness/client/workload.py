@@ -13,8 +13,9 @@ import bisect
 import itertools
 import random
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from harness.client.api import Request
 from harness.clock import Clock
@@ -73,7 +74,7 @@ def arrivals(spec: ClientsSpec, duration: float, seed: int) -> Iterator[Arrival]
         yield Arrival(t, op, keys.next())
 
 
-Execute = Callable[[Request], Awaitable[None]]
+Execute = Callable[[Request], Coroutine[Any, Any, None]]
 
 
 class OpenLoopGenerator:

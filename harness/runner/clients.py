@@ -66,7 +66,11 @@ class StrategyClient:
         dns: DnsSettings = getattr(self._strategy, "dns", DnsSettings())
         pool: PoolSettings = getattr(self._strategy, "pool", PoolSettings())
         self._resolver = DnsResolver(
-            (world.dns.host, world.dns.port), dns, clock=self._clock, bus=self._bus, strategy=self.name
+            (world.dns.host, world.dns.port),
+            dns,
+            clock=self._clock,
+            bus=self._bus,
+            strategy=self.name,
         )
         self._transport = HttpTransport(
             strategy=self.name,

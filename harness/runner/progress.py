@@ -39,7 +39,9 @@ class ProgressView:
 
     async def run(self, origin: float) -> None:
         with self._progress:
-            task = self._progress.add_task("run", total=self._duration, elapsed="", phase="", ratios="")
+            task = self._progress.add_task(
+                "run", total=self._duration, elapsed="", phase="", ratios=""
+            )
             while True:
                 elapsed = min(self._clock.now() - origin, self._duration)
                 self._progress.update(

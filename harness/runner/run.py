@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # seconds between "everything is up" and the run's origin
 DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline for stragglers
+
+
+@dataclass(slots=True)
+class _Ending:
+    aborted: bool = False
+    interrupted: bool = False
+    reason: str | None = None
 
 
 class Interrupted(Exception):
@@ -60,7 +68,7 @@ async def run_scenario(
     records: RecordWriter | None = None
     series: TimeSeries | None = None
     origin = clock.now()
-    outcome = {"aborted": False, "reason": None, "interrupted": False}
+    ending = _Ending()
     revert_reason = "end_of_run"
     try:
         shared = scenario.run.isolation == "shared"
@@ -82,7 +90,12 @@ async def run_scenario(
         for name, strategy in strategies:
             world = worlds["shared" if shared else name]
             client = StrategyClient(
-                name, strategy, world=world, scenario=scenario, clock=clock, bus=bus,
+                name,
+                strategy,
+                world=world,
+                scenario=scenario,
+                clock=clock,
+                bus=bus,
                 seed=scenario.seed,
             )
             clients.append(client)
@@ -114,16 +127,26 @@ async def run_scenario(
 
         try:
             await _drive(
-                scenario, clients, injectors, monitor, phases, stats, origin, clock,
-                interrupt, console, options.progress,
+                scenario,
+                clients,
+                injectors,
+                monitor,
+                phases,
+                stats,
+                origin,
+                clock,
+                interrupt,
+                console,
+                options.progress,
             )
         except* StopRequested as group:
             reason = group.exceptions[0]
             assert isinstance(reason, StopRequested)
-            outcome.update(aborted=True, reason=reason.reason)
+            ending.aborted, ending.reason = True, reason.reason
             revert_reason = "aborted"
         except* Interrupted:
-            outcome.update(aborted=True, reason="interrupted (SIGINT/SIGTERM)", interrupted=True)
+            ending.aborted, ending.interrupted = True, True
+            ending.reason = "interrupted (SIGINT/SIGTERM)"
             revert_reason = "interrupted"
     except BaseException:
         revert_reason = "error"
@@ -143,8 +166,16 @@ async def run_scenario(
         if records is not None:
             records.close()
         summary = _summary(
-            scenario, options, stats, clients, worlds, injectors, clock, origin,
-            started_wall, outcome,
+            scenario,
+            options,
+            stats,
+            clients,
+            worlds,
+            injectors,
+            clock,
+            origin,
+            started_wall,
+            ending,
         )
         write_json(out / "summary.json", summary)
         if series is not None:
@@ -153,9 +184,9 @@ async def run_scenario(
     return RunResult(
         out_dir=out,
         summary=summary,
-        aborted=bool(outcome["aborted"]),
-        abort_reason=outcome["reason"],  # type: ignore[arg-type]
-        interrupted=bool(outcome["interrupted"]),
+        aborted=ending.aborted,
+        abort_reason=ending.reason,
+        interrupted=ending.interrupted,
     )
 
 
@@ -181,8 +212,11 @@ async def _drive(
             background.append(tg.create_task(_watch(interrupt)))
         if progress and console is not None:
             view = ProgressView(
-                duration=scenario.duration, clock=clock, stats=stats,
-                phase=lambda: phases.current, console=console,
+                duration=scenario.duration,
+                clock=clock,
+                stats=stats,
+                phase=lambda: phases.current,
+                console=console,
             )
             background.append(tg.create_task(view.run(origin)))
         generators = [tg.create_task(c.generator.run(origin)) for c in clients]
@@ -209,7 +243,7 @@ def _summary(
     clock: Clock,
     origin: float,
     started_wall: float,
-    outcome: dict[str, Any],
+    ending: _Ending,
 ) -> dict[str, Any]:
     ended_wall = time.time()
     saturation_reasons: list[str] = []
@@ -224,7 +258,9 @@ def _summary(
         entry["stale_reads"] = sum(c.stale_reads_total for c in consistency)
         entry["lost_writes"] = sum(r.lost_writes_total for r in replication)
         entry["send_lag_ms"] = {
-            k: v for k, v in client.generator.send_lag.summary_ms().items() if k in ("p50", "p99", "max")
+            k: v
+            for k, v in client.generator.send_lag.summary_ms().items()
+            if k in ("p50", "p99", "max")
         }
         entry["peak_in_flight"] = client.generator.peak_in_flight
         entry["saturated"] = bool(reasons)
@@ -243,8 +279,8 @@ def _summary(
         "elapsed": round(max(0.0, clock.now() - origin), 3),
         "saturated": bool(saturation_reasons),
         "saturation_reasons": saturation_reasons,
-        "aborted": bool(outcome["aborted"]),
-        "abort_reason": outcome["reason"],
+        "aborted": ending.aborted,
+        "abort_reason": ending.reason,
         "home_region": scenario.home_region,
         "regions": region_capacity(scenario),
         "phases": [{"name": p.name, "at": p.at} for p in scenario.phases],

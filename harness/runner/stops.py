@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from harness.clock import Clock
 from harness.events import RequestFinished
@@ -39,9 +40,15 @@ class _Window:
 
 
 class StopMonitor:
-    """Subscribe `observe` to RequestFinished; `run()` raises StopRequested when a condition holds."""
+    """Subscribe `observe` to RequestFinished; `run()` raises StopRequested on a condition."""
 
-    def __init__(self, conditions: tuple[StopCondition, ...], *, clock: Clock, saturated: object) -> None:
+    def __init__(
+        self,
+        conditions: tuple[StopCondition, ...],
+        *,
+        clock: Clock,
+        saturated: Callable[[], list[str]],
+    ) -> None:
         self._conditions = conditions
         self._clock = clock
         self._saturated = saturated  # callable returning a list of reasons
@@ -67,7 +74,7 @@ class StopMonitor:
         now = self._clock.now()
         for condition in self._conditions:
             if isinstance(condition, SaturatedStop):
-                reasons = self._saturated()  # type: ignore[operator]
+                reasons = self._saturated()
                 if reasons:
                     return f"stop_when saturated: {reasons[0]}"
             elif isinstance(condition, SuccessRatioStop):

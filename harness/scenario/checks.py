@@ -2,116 +2,148 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import ipaddress
+from collections.abc import Collection, Iterator
 
 from harness.netguard import is_loopback
-from harness.scenario.fault_spec import DnsWrongAddress, ReplicationPause
-from harness.scenario.model import Scenario
-from harness.scenario.strategy_spec import FactoryStrategy, FailoverBlock, StrategySpec
+from harness.scenario.fault_spec import (
+    DnsAutomationRace,
+    DnsWrongAddress,
+    ReplicationPause,
+    Target,
+)
+from harness.scenario.model import RegionSpec, Scenario
+from harness.scenario.strategy_spec import FailoverBlock, StrategySpec
 
 Path = tuple[str | int, ...]
+Found = Iterator[tuple[Path, str]]
 
 
 def semantic_problems(
     scenario: Scenario, known_strategies: Collection[str] | None
 ) -> list[tuple[Path, str]]:
-    problems: list[tuple[Path, str]] = []
-    regions = {r.name: r for r in scenario.regions}
+    """(field path, message) for every cross-reference that does not hold; empty if all is well."""
+    return [
+        *_regions(scenario),
+        *_strategies(scenario, known_strategies),
+        *_timeline(scenario),
+        *_phases(scenario),
+        *_strategy_references(scenario, known_strategies),
+    ]
 
+
+def _regions(scenario: Scenario) -> Found:
+    regions = {r.name: r for r in scenario.regions}
     seen: set[str] = set()
     for index, region in enumerate(scenario.regions):
         if region.name in seen:
-            problems.append((("regions", index, "name"), f"duplicate region name {region.name!r}"))
+            yield ("regions", index, "name"), f"duplicate region name {region.name!r}"
         seen.add(region.name)
-
-    if scenario.clients.home_region and scenario.clients.home_region not in regions:
-        problems.append(
-            (("clients", "home_region"), _unknown_region(scenario.clients.home_region, regions))
-        )
+    home = scenario.clients.home_region
+    if home and home not in regions:
+        yield ("clients", "home_region"), _unknown_region(home, regions)
     if not is_loopback(scenario.dns.host):
-        problems.append((("dns", "host"), f"{scenario.dns.host!r} is not a loopback address"))
+        yield ("dns", "host"), f"{scenario.dns.host!r} is not a loopback address"
 
-    strategy_names: list[str] = []
-    if scenario.strategies != "all":
-        for index, ref in enumerate(scenario.strategies):
-            if isinstance(ref, str):
-                if known_strategies is not None and ref not in known_strategies:
-                    problems.append(
-                        (("strategies", index), f"unknown strategy {ref!r} (see `harness strategies`)")
-                    )
-                strategy_names.append(ref)
-                continue
-            strategy_names.append(ref.name)
-            if isinstance(ref, StrategySpec):
-                for b, block in enumerate(ref.blocks):
-                    if isinstance(block, FailoverBlock) and block.regions:
-                        for r, name in enumerate(block.regions):
-                            if name not in regions:
-                                path: Path = ("strategies", index, "blocks", b, "regions", r)
-                                problems.append((path, _unknown_region(name, regions)))
-            elif isinstance(ref, FactoryStrategy):
-                pass  # imported and called when the run starts; errors reported then
-        dupes = sorted({n for n in strategy_names if strategy_names.count(n) > 1})
-        for name in dupes:
-            problems.append((("strategies",), f"strategy {name!r} listed more than once"))
 
+def _strategies(scenario: Scenario, known_strategies: Collection[str] | None) -> Found:
+    if scenario.strategies == "all":
+        return
+    regions = set(scenario.region_names)
+    names: list[str] = []
+    for index, ref in enumerate(scenario.strategies):
+        if isinstance(ref, str):
+            if known_strategies is not None and ref not in known_strategies:
+                yield ("strategies", index), f"unknown strategy {ref!r} (see `harness strategies`)"
+            names.append(ref)
+            continue
+        names.append(ref.name)
+        # A FactoryStrategy is imported and called when the run starts; errors are reported then.
+        if isinstance(ref, StrategySpec):
+            for b, block in enumerate(ref.blocks):
+                if isinstance(block, FailoverBlock):
+                    for r, name in enumerate(block.regions or ()):
+                        if name not in regions:
+                            path = ("strategies", index, "blocks", b, "regions", r)
+                            yield path, _unknown_region(name, regions)
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            yield ("strategies", index), f"strategy {name!r} listed more than once"
+
+
+def _timeline(scenario: Scenario) -> Found:
+    regions = {r.name: r for r in scenario.regions}
     for index, fault in enumerate(scenario.timeline):
         if fault.at >= scenario.duration:
-            problems.append(
-                (("timeline", index, "at"), f"starts at {fault.at:g}s, after the run ends")
-            )
+            yield ("timeline", index, "at"), f"starts at {fault.at:g}s, after the run ends"
         if isinstance(fault, ReplicationPause):
             for side in ("source", "destination"):
                 name = getattr(fault, side)
                 if name is not None and name not in regions:
-                    problems.append((("timeline", index, side), _unknown_region(name, regions)))
+                    yield ("timeline", index, side), _unknown_region(name, regions)
             continue
-        target = fault.target
-        region = regions.get(target.region)
+        region = regions.get(fault.target.region)
         if region is None:
-            problems.append((("timeline", index, "target"), _unknown_region(target.region, regions)))
-            continue
-        if target.az is not None and target.az not in region.az_names:
-            problems.append(
-                (
-                    ("timeline", index, "target", "az"),
-                    f"unknown AZ {target.az!r} in {region.name} (has {', '.join(region.az_names)})",
-                )
+            yield ("timeline", index, "target"), _unknown_region(fault.target.region, regions)
+        else:
+            yield from _target(("timeline", index, "target"), fault.target, region)
+        if isinstance(fault, DnsWrongAddress) and not _is_ipv4_loopback(fault.address):
+            yield (
+                ("timeline", index, "address"),
+                f"{fault.address!r} is not an IPv4 loopback address (an A record, 127.0.0.0/8)",
             )
-        for e, endpoint in enumerate(target.endpoints or ()):
-            if endpoint >= region.endpoints:
-                problems.append(
-                    (
-                        ("timeline", index, "target", "endpoints", e),
-                        f"endpoint {endpoint} does not exist ({region.name} has {region.endpoints})",
-                    )
-                )
-        if isinstance(fault, DnsWrongAddress) and not is_loopback(fault.address):
-            problems.append(
-                (("timeline", index, "address"), f"{fault.address!r} is not a loopback address")
+        fix_at = fault.manual_fix_at if isinstance(fault, DnsAutomationRace) else None
+        if fix_at is not None and fix_at < fault.at:
+            yield ("timeline", index, "manual_fix_at"), "the fix comes before the fault"
+
+
+def _target(path: Path, target: Target, region: RegionSpec) -> Found:
+    if target.az is not None and target.az not in region.az_names:
+        names = ", ".join(region.az_names)
+        yield (*path, "az"), f"unknown AZ {target.az!r} in {region.name} (has {names})"
+    for e, endpoint in enumerate(target.endpoints or ()):
+        if endpoint >= region.endpoints:
+            yield (
+                (*path, "endpoints", e),
+                f"endpoint {endpoint} does not exist ({region.name} has {region.endpoints}, "
+                f"numbered from 0)",
             )
 
+
+def _phases(scenario: Scenario) -> Found:
     previous = -1.0
     for index, phase in enumerate(scenario.phases):
         if phase.at < previous:
-            problems.append((("phases", index, "at"), "phases must be in time order"))
+            yield ("phases", index, "at"), "phases must be in time order"
         if phase.at >= scenario.duration:
-            problems.append((("phases", index, "at"), "phase starts after the run ends"))
-        previous = phase.at
+            yield ("phases", index, "at"), "phase starts after the run ends"
+        previous = max(previous, phase.at)
 
+
+def _strategy_references(scenario: Scenario, known_strategies: Collection[str] | None) -> Found:
+    """stop_when and slo name strategies: they must be ones this scenario runs."""
+    if scenario.strategies == "all":
+        if known_strategies is None:
+            return
+        running: Collection[str] = known_strategies
+        problem = "unknown strategy {!r}"
+    else:
+        running = {ref if isinstance(ref, str) else ref.name for ref in scenario.strategies}
+        problem = "strategy {!r} is not in this scenario"
     for index, stop in enumerate(scenario.stop_when):
         name = getattr(stop, "strategy", None)
-        if name is not None and scenario.strategies != "all" and name not in strategy_names:
-            problems.append(
-                (("stop_when", index, "strategy"), f"strategy {name!r} is not in this scenario")
-            )
+        if name is not None and name not in running:
+            yield ("stop_when", index, "strategy"), problem.format(name)
     for name in scenario.slo:
-        if scenario.strategies != "all" and name not in strategy_names:
-            problems.append((("slo", name), f"strategy {name!r} is not in this scenario"))
-        elif scenario.strategies == "all" and known_strategies is not None:
-            if name not in known_strategies:
-                problems.append((("slo", name), f"unknown strategy {name!r}"))
-    return problems
+        if name not in running:
+            yield ("slo", name), problem.format(name)
+
+
+def _is_ipv4_loopback(address: str) -> bool:
+    try:
+        return ipaddress.IPv4Address(address).is_loopback
+    except ValueError:
+        return False
 
 
 def _unknown_region(name: str, regions: Collection[str]) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from harness.outcomes import Outcome
 from harness.scenario.fault_spec import FaultSpec
@@ -118,7 +118,25 @@ class ClientsSpec(Spec):
     saturation: SaturationSpec = SaturationSpec()
 
 
-StrategyRef = Annotated[Name | StrategySpec | FactoryStrategy, Field(union_mode="left_to_right")]
+def _strategy_form(value: Any) -> str:
+    """Which of the three forms an entry is, so errors speak of that form only."""
+    if isinstance(value, FactoryStrategy) or (isinstance(value, dict) and "factory" in value):
+        return "factory"
+    if isinstance(value, StrategySpec | dict):
+        return "inline"
+    return "name"
+
+
+StrategyRef = Annotated[
+    Annotated[Name, Tag("name")]
+    | Annotated[StrategySpec, Tag("inline")]
+    | Annotated[FactoryStrategy, Tag("factory")],
+    Discriminator(_strategy_form),
+]
+StrategyList = Annotated[
+    Annotated[Literal["all"], Tag("all")] | Annotated[tuple[StrategyRef, ...], Tag("list")],
+    Discriminator(lambda value: "all" if isinstance(value, str) else "list"),
+]
 
 
 class PhaseSpec(Spec):
@@ -167,7 +185,7 @@ class Scenario(Spec):
     regions: tuple[RegionSpec, ...] = Field(min_length=1, max_length=50)
     replication: ReplicationSpec = ReplicationSpec()
     clients: ClientsSpec = ClientsSpec()
-    strategies: Literal["all"] | tuple[StrategyRef, ...] = "all"
+    strategies: StrategyList = "all"
     run: RunSpec = RunSpec()
     phases: tuple[PhaseSpec, ...] = ()
     timeline: tuple[FaultSpec, ...] = ()

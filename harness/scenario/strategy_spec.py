@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from harness.outcomes import RETRYABLE, Outcome
 from harness.scenario.types import Duration, Name, Probability, Spec
@@ -17,10 +17,12 @@ _DEFAULT_RETRYABLE: tuple[Outcome, ...] = tuple(sorted(RETRYABLE))
 
 
 class TimeoutBlock(Spec):
-    """Per-attempt timeout; the request's overall deadline comes from `clients.deadline` unless set."""
+    """Per-attempt timeout; the request's overall deadline is `clients.deadline` unless set."""
 
     kind: Literal["timeout"] = "timeout"
-    attempt: Duration | None = Field(default=None, description="Timeout of one attempt on the wire.")
+    attempt: Duration | None = Field(
+        default=None, description="Timeout of one attempt on the wire."
+    )
     deadline: Duration | None = Field(default=None, description="Overall deadline of the request.")
 
 
@@ -69,7 +71,7 @@ class LimiterBlock(Spec):
 
 
 class BudgetBlock(Spec):
-    """Finagle RetryBudget: retries ≤ percent_can_retry × requests in the last ttl + reserve."""
+    """Finagle RetryBudget: retries ≤ percent_can_retry * requests in the last ttl + reserve."""
 
     kind: Literal["budget"] = "budget"
     ttl: Duration = 10.0
@@ -152,7 +154,7 @@ class DnsSettings(Spec):
     """How the client resolves names. aiohttp's own DNS cache is always off: we own caching."""
 
     cache: Literal["none", "ttl", "serve-stale", "pinned"] = "ttl"
-    max_stale: Duration = Field(default=86400.0, description="RFC 8767: 1–3 days recommended.")
+    max_stale: Duration = Field(default=86400.0, description="RFC 8767: 1 to 3 days recommended.")
     stale_ttl: Duration = Field(default=30.0, description="TTL of a stale answer (RFC 8767: 30 s).")
     recheck: Duration = Field(default=30.0, description="After a failure, re-query no more often.")
     response_timer: Duration = Field(
@@ -167,7 +169,9 @@ class PoolSettings(Spec):
     """Connection pooling. Pooled connections survive a DNS failure; new ones need DNS."""
 
     keep_alive: bool = True
-    max_idle: Duration = Field(default=15.0, description="Close a kept-alive connection idle this long.")
+    max_idle: Duration = Field(
+        default=15.0, description="Close a kept-alive connection idle this long."
+    )
     max_age: Duration | None = Field(default=None, description="Close connections older than this.")
     limit: int = Field(default=256, ge=1, le=10000, description="Max open connections per pool.")
     connect_timeout: Duration = 1.0
@@ -183,13 +187,15 @@ class StrategySpec(Spec):
     pool: PoolSettings = PoolSettings()
     source: str = Field(default="", description="Where the defaults come from (citation).")
 
-    @model_validator(mode="after")
-    def _one_of_each(self) -> StrategySpec:
-        kinds = [block.kind for block in self.blocks]
+    @field_validator("blocks")
+    @classmethod
+    def _one_of_each(cls, blocks: tuple[Block, ...]) -> tuple[Block, ...]:
+        # a field validator, so the error points at `blocks`, not at the whole strategy
+        kinds = [block.kind for block in blocks]
         duplicates = sorted({k for k in kinds if kinds.count(k) > 1})
         if duplicates:
             raise ValueError(f"block kind(s) used more than once: {', '.join(duplicates)}")
-        return self
+        return blocks
 
 
 class FactoryStrategy(Spec):

@@ -32,9 +32,9 @@ Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
 
 class Spec(BaseModel):
-    """Base of every scenario section: immutable, and unknown keys are errors."""
+    """Base of every scenario section: immutable, unknown keys are errors, numbers are finite."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # z-score of the 99th percentile of a standard normal: ties median and p99 to a lognormal sigma.

@@ -18,7 +18,9 @@ class RecordWriter:
     def __init__(self, path: Path, *, origin: float) -> None:
         self.path = path
         self._origin = origin
-        self._file: IO[str] | None = gzip.open(path, "wt", encoding="utf-8", compresslevel=3)
+        self._file: IO[str] | None = gzip.open(  # noqa: SIM115 - stays open for the run
+            path, "wt", encoding="utf-8", compresslevel=3
+        )
         self._pending: list[str] = []
         self.written = 0
 

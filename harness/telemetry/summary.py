@@ -43,7 +43,9 @@ class StrategyStats:
             "availability": round(self.ok / self.requests, 6) if self.requests else None,
             "latency_ms": self.latency.summary_ms(),
             "attempts": self.attempts,
-            "attempts_per_request": round(self.attempts / self.requests, 4) if self.requests else None,
+            "attempts_per_request": round(self.attempts / self.requests, 4)
+            if self.requests
+            else None,
             "outcomes": dict(sorted(self.outcomes.items())),
             "regions_served": dict(sorted(self.regions_served.items())),
             "cross_region_share": round(self.cross_region / served, 6) if served else 0.0,

@@ -3,6 +3,7 @@ the scenario enables it). Started and stopped as one unit; stop is guaranteed an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 from typing import Any
@@ -11,6 +12,7 @@ from harness.errors import AddressError
 from harness.events import EventBus
 from harness.scenario.model import Scenario
 from harness.world.addressing import region_addresses
+from harness.world.automation import DnsAutomation
 from harness.world.control import ReplicationControl, ZoneControl
 from harness.world.dns.server import DnsServer
 from harness.world.dns.zone import Zone
@@ -59,9 +61,28 @@ class World:
             )
             for spec in scenario.regions
         }
-        self.automation: Any = None  # set by the runner when scenario.dns.automation.enabled
+        self.automation = self._automation() if dns.automation.enabled else None
+        self._background = contextlib.AsyncExitStack()
         self.http_port = 0
         self._started = False
+
+    def _automation(self) -> DnsAutomation:
+        """The Planner/Enactors for one region's record: the region a dns.automation_race fault
+        targets, else the home region."""
+        from harness.scenario.fault_spec import DnsAutomationRace
+
+        races = [f for f in self.scenario.timeline if isinstance(f, DnsAutomationRace)]
+        region = races[0].target.region if races else self.scenario.home_region
+        return DnsAutomation(
+            self.scenario.dns.automation,
+            region=region,
+            name=self.dns_name(region),
+            addresses=self.addresses[region],
+            zone=self.zone,
+            rng=self._rng("automation"),
+            bus=self._bus,
+            azs=self.scenario.region(region).az_names,
+        )
 
     def _rng(self, component: str) -> random.Random:
         # One seed per scenario, derived per component (and per world owner), so runs repeat.
@@ -91,6 +112,8 @@ class World:
             if self.replication is not None:
                 await self.replication.start()
             self.http_port = await self._start_regions()
+            if self.automation is not None:
+                await self._background.enter_async_context(self.automation.running())
             self._started = True
         except BaseException:
             await self.stop()
@@ -114,6 +137,7 @@ class World:
 
     async def stop(self) -> None:
         """Close every socket; safe to call twice and after a failed start."""
+        await self._background.aclose()
         for region in self.regions.values():
             try:
                 await region.stop()

@@ -1,0 +1,144 @@
+"""Turn a scenario's `strategies` field into buildable strategies, user factories included.
+
+A FactoryStrategy names `package.module:factory`; the factory is called as
+`factory(name, scenario)` and returns either a StrategySpec (built like a catalog strategy,
+under the name the scenario gave it) or an object with
+
+    build(*, transport, clock, bus, rng, home, regions, default_deadline) -> executor
+
+where the executor has `async def execute(request) -> RequestOutcome`. Every failure to import,
+call or check it is a StrategyError with one line naming the strategy and the import path.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from harness.client import catalog
+from harness.client.api import Transport
+from harness.client.pipeline import Executor, build_pipeline
+from harness.clock import Clock
+from harness.errors import StrategyError
+from harness.events import EventBus
+from harness.scenario.model import Scenario
+from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
+
+
+class StrategyBuilder(Protocol):
+    def build(
+        self,
+        *,
+        transport: Transport,
+        clock: Clock,
+        bus: EventBus,
+        rng: random.Random,
+        home: str,
+        regions: tuple[str, ...],
+        default_deadline: float,
+    ) -> Executor: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserStrategy:
+    """A strategy whose pipeline is user code (the factory returned a builder, not a spec)."""
+
+    name: str
+    description: str
+    factory: str  # "package.module:factory"
+    builder: StrategyBuilder
+
+
+Resolved = StrategySpec | UserStrategy
+
+
+def resolve_strategies(
+    refs: Literal["all"] | Sequence[str | StrategySpec | FactoryStrategy], scenario: Scenario
+) -> list[Resolved]:
+    """Catalog names, inline specs and factories, in the order given ("all": the catalog)."""
+    if refs == "all":
+        return [catalog.get(name) for name in catalog.names()]
+    resolved: list[Resolved] = []
+    for ref in refs:
+        if isinstance(ref, str):
+            resolved.append(catalog.get(ref))
+        elif isinstance(ref, StrategySpec):
+            resolved.append(ref)
+        else:
+            resolved.append(load_factory(ref, scenario))
+    return resolved
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def load_factory(ref: FactoryStrategy, scenario: Scenario) -> Resolved:
+    where = f"strategy {ref.name!r} ({ref.factory})"
+    module_name, _, attr = ref.factory.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:  # any import-time failure of user code is a bad strategy
+        raise StrategyError(f"{where}: cannot import {module_name!r}: {_one_line(exc)}") from exc
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise StrategyError(f"{where}: {module_name!r} has no callable {attr!r}")
+    try:
+        made: Any = factory(ref.name, scenario)
+    except Exception as exc:
+        raise StrategyError(f"{where}: the factory raised {_one_line(exc)}") from exc
+    if isinstance(made, StrategySpec):
+        description = made.description or ref.description
+        return made.model_copy(update={"name": ref.name, "description": description})
+    if callable(getattr(made, "build", None)):
+        return UserStrategy(ref.name, ref.description, ref.factory, made)
+    raise StrategyError(
+        f"{where}: the factory returned {type(made).__name__}, "
+        "expected a StrategySpec or an object with build(...)"
+    )
+
+
+def build_executor(
+    strategy: Resolved,
+    *,
+    transport: Transport,
+    clock: Clock,
+    bus: EventBus,
+    rng: random.Random,
+    home: str,
+    regions: tuple[str, ...],
+    default_deadline: float,
+) -> Executor:
+    """One strategy instance, whichever way it was defined."""
+    if isinstance(strategy, StrategySpec):
+        return build_pipeline(
+            strategy,
+            transport=transport,
+            clock=clock,
+            bus=bus,
+            rng=rng,
+            home=home,
+            regions=regions,
+            default_deadline=default_deadline,
+        )
+    where = f"strategy {strategy.name!r} ({strategy.factory})"
+    try:
+        executor = strategy.builder.build(
+            transport=transport,
+            clock=clock,
+            bus=bus,
+            rng=rng,
+            home=home,
+            regions=regions,
+            default_deadline=default_deadline,
+        )
+    except Exception as exc:
+        raise StrategyError(f"{where}: build() raised {_one_line(exc)}") from exc
+    if not inspect.iscoroutinefunction(getattr(executor, "execute", None)):
+        raise StrategyError(f"{where}: build() must return an object with async execute(request)")
+    return executor

@@ -1,0 +1,172 @@
+"""AWS SDK adaptive retry mode's client-side rate limiter (botocore.retries.adaptive), async.
+
+A port of botocore's ClientRateLimiter, CubicCalculator, RateClocker and TokenBucket with
+their defaults: CUBIC scale constant C = 0.4, beta = 0.7; the measured send rate is an EWMA
+(smoothing 0.8) updated per 0.5 s bucket; the bucket's rate is capped at 2 x the measured
+rate; minimum fill rate 0.5/s. The limiter switches on at the first THROTTLED outcome only;
+every other outcome (DNS and connection errors included) counts as a "success" for CUBIC,
+exactly as botocore treats every non-throttling response, so they never slow it down.
+
+Differences forced by asyncio: instead of blocking a thread until capacity is back, an
+attempt takes its token now (the bucket may go negative, so waiters queue in order) and
+sleeps on the loop clock; if that wait would pass the request deadline or `max_wait`, the
+attempt is SHED without being sent and without taking a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from harness.client.api import AttemptResult, Context, Next
+from harness.client.policies.base import NOT_ON_WIRE, BlockEnv
+from harness.events import RateLimiterChanged
+from harness.outcomes import Outcome
+from harness.scenario.strategy_spec import LimiterBlock
+
+_MAX_RATE_ADJUST_SCALE = 2.0
+
+
+class CubicCalculator:
+    """botocore.retries.throttling.CubicCalculator."""
+
+    def __init__(self, *, start_time: float, scale_constant: float, beta: float) -> None:
+        self.w_max = 0.0
+        self.scale_constant = scale_constant
+        self.beta = beta
+        self.k = self._zero_point()
+        self.last_fail = start_time
+
+    def _zero_point(self) -> float:
+        return float((self.w_max * (1 - self.beta) / self.scale_constant) ** (1 / 3.0))
+
+    def success_received(self, timestamp: float) -> float:
+        dt = timestamp - self.last_fail
+        return self.scale_constant * (dt - self.k) ** 3 + self.w_max
+
+    def error_received(self, current_rate: float, timestamp: float) -> float:
+        self.w_max = current_rate
+        self.k = self._zero_point()
+        self.last_fail = timestamp
+        return current_rate * self.beta
+
+
+class SendRateMeter:
+    """botocore.retries.adaptive.RateClocker: EWMA of the send rate over fixed time buckets."""
+
+    def __init__(self, *, now: float, smoothing: float, bucket: float) -> None:
+        self.measured_rate = 0.0
+        self._smoothing = smoothing
+        self._scale = 1 / bucket
+        self._last_bucket = float(math.floor(now))  # sic: botocore floors to whole seconds here
+        self._count = 0
+
+    def record(self, now: float) -> float:
+        bucket = math.floor(now * self._scale) / self._scale
+        self._count += 1
+        if bucket > self._last_bucket:
+            current_rate = self._count / (bucket - self._last_bucket)
+            self.measured_rate = current_rate * self._smoothing + self.measured_rate * (
+                1 - self._smoothing
+            )
+            self._count = 0
+            self._last_bucket = bucket
+        return self.measured_rate
+
+
+class TokenBucket:
+    """botocore.retries.bucket.TokenBucket on the loop clock, with reservations (see above)."""
+
+    def __init__(self, *, max_rate: float, min_rate: float, now: float) -> None:
+        self.min_rate = min_rate
+        self.capacity = 0.0
+        self.max_capacity = 1.0
+        self.fill_rate = 1.0
+        self._last: float | None = None
+        self.set_max_rate(max_rate, now)
+
+    def set_max_rate(self, value: float, now: float) -> None:
+        self._refill(now)  # tokens earned so far accrue at the old rate
+        self.fill_rate = max(value, self.min_rate)
+        self.max_capacity = value if value >= 1 else 1.0
+        self.capacity = min(self.capacity, self.max_capacity)
+
+    def _refill(self, now: float) -> None:
+        if self._last is None:
+            self._last = now
+            return
+        self.capacity = min(self.max_capacity, self.capacity + (now - self._last) * self.fill_rate)
+        self._last = now
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until one token is available (0 if one is there now)."""
+        self._refill(now)
+        if self.capacity >= 1:
+            return 0.0
+        return (1 - self.capacity) / self.fill_rate
+
+    def take(self) -> None:
+        self.capacity -= 1
+
+    def give_back(self) -> None:
+        self.capacity += 1
+
+
+class ClientRateLimiterPolicy:
+    def __init__(self, options: LimiterBlock, env: BlockEnv) -> None:
+        self.options = options
+        self.env = env
+        now = env.clock.now()
+        self.enabled = False
+        self.cubic = CubicCalculator(
+            start_time=now, scale_constant=options.scale_constant, beta=options.beta
+        )
+        self.meter = SendRateMeter(now=now, smoothing=options.smoothing, bucket=options.bucket)
+        self.bucket = TokenBucket(max_rate=1.0, min_rate=options.min_fill_rate, now=now)
+
+    @property
+    def rate(self) -> float:
+        """Requests per second let through: inf until the first throttling outcome."""
+        return self.bucket.fill_rate if self.enabled else math.inf
+
+    async def execute(self, ctx: Context, next: Next) -> AttemptResult:
+        if self.enabled:
+            shed = await self._acquire(ctx)
+            if shed is not None:
+                return shed
+        result = await next(ctx)
+        if result.outcome not in NOT_ON_WIRE:
+            self._on_response(result.outcome)
+        return result
+
+    async def _acquire(self, ctx: Context) -> AttemptResult | None:
+        now = ctx.clock.now()
+        wait = self.bucket.wait_time(now)
+        if wait <= 0:
+            self.bucket.take()
+            return None
+        max_wait = self.options.max_wait
+        if (max_wait is not None and wait > max_wait) or now + wait > ctx.request.deadline:
+            return AttemptResult(Outcome.SHED, ctx.region, detail="client rate limiter")
+        self.bucket.take()
+        try:
+            await asyncio.sleep(wait)
+        except asyncio.CancelledError:
+            self.bucket.give_back()
+            raise
+        return None
+
+    def _on_response(self, outcome: Outcome) -> None:
+        now = self.env.clock.now()
+        measured = self.meter.record(now)
+        before = self.rate
+        if outcome is not Outcome.THROTTLED:
+            new_rate = self.cubic.success_received(now)
+        else:
+            rate_to_use = measured if not self.enabled else min(measured, self.bucket.fill_rate)
+            new_rate = self.cubic.error_received(rate_to_use, now)
+            self.enabled = True
+        self.bucket.set_max_rate(min(new_rate, _MAX_RATE_ADJUST_SCALE * measured), now)
+        bus = self.env.bus
+        if self.rate != before and bus.wants(RateLimiterChanged):
+            bus.emit(RateLimiterChanged(self.env.strategy, self.rate))

@@ -1,0 +1,63 @@
+"""AWS SDK standard-mode retry quota (botocore `RetryQuota` + `RetryQuotaChecker`).
+
+Defaults (botocore standard mode as documented and as shipped until the 2026 change):
+the bucket starts full at 500; a retry costs 5, or 10 after a timeout (botocore charges 10
+for ReadTimeoutError / ConnectTimeoutError; a DNS failure is an EndpointConnectionError and
+costs 5); a request that succeeds without a retry refunds `no_retry_increment` (1); one that
+succeeds after retries refunds the cost of its *last* acquisition (botocore overwrites
+`retry_quota_capacity` at every acquisition and releases that amount). Refunds never exceed
+the initial capacity; failures refund nothing. When the bucket cannot pay, no retry.
+(botocore 1.44 ships the announced 2026 costs: 14 per retry, 5 after throttling.)
+
+Sits in the pipeline inside the retry block, so it sees every attempt's result; per-request
+state (what this request paid last) lives in ctx.extras.
+"""
+
+from __future__ import annotations
+
+from harness.client.api import AttemptResult, Context, Next
+from harness.client.policies.base import BlockEnv
+from harness.events import TokensChanged
+from harness.outcomes import Outcome
+from harness.scenario.strategy_spec import QuotaBlock
+
+_PAID = "quota.paid"  # cost of this request's last acquisition
+_REFUNDED = "quota.refunded"
+
+
+class RetryQuotaPolicy:
+    name = "quota"
+
+    def __init__(self, options: QuotaBlock, env: BlockEnv) -> None:
+        self.options = options
+        self.env = env
+        self.capacity = options.initial
+        self.tokens = options.initial
+
+    def allow_retry(self, ctx: Context, last: AttemptResult) -> bool:
+        options = self.options
+        cost = options.timeout_cost if last.outcome is Outcome.TIMEOUT else options.retry_cost
+        if cost > self.tokens:
+            return False
+        self.tokens -= cost
+        ctx.extras[_PAID] = cost
+        self._changed()
+        return True
+
+    async def execute(self, ctx: Context, next: Next) -> AttemptResult:
+        result = await next(ctx)
+        if result.outcome is Outcome.OK and _REFUNDED not in ctx.extras:
+            ctx.extras[_REFUNDED] = True  # once per request, even when hedges both succeed
+            self._release(ctx.extras.get(_PAID, self.options.no_retry_increment))
+        return result
+
+    def _release(self, amount: int) -> None:
+        if self.tokens == self.capacity:
+            return  # botocore's fast path: nothing to give back
+        self.tokens += min(self.capacity - self.tokens, amount)
+        self._changed()
+
+    def _changed(self) -> None:
+        bus = self.env.bus
+        if bus.wants(TokensChanged):
+            bus.emit(TokensChanged(self.env.strategy, self.name, float(self.tokens)))
