@@ -69,7 +69,7 @@ def test_timeseries_buckets_by_intended_start() -> None:
     out = series.to_json()["strategies"]["s"]
     assert out["requests"][0] == 2 and out["ok"][0] == 1 and out["attempts"][0] == 3
     assert out["requests"][100] == 1
-    assert out["region_attempts"]["a"][0] == 3 and out["region_attempts"]["b"][0] == 0
+    assert out["region_attempts"]["a"][0] == 0  # load comes from attempts, see below
     assert out["latency_p50_ms"][100] == pytest.approx(2.0, rel=0.1)
     assert out["latency_p99_ms"][0] == pytest.approx(100, rel=0.1)
     assert out["latency_p50_ms"][1] is None
@@ -86,3 +86,23 @@ def test_record_writer_streams_gzip_json_lines(tmp_path: Path) -> None:
     assert len(lines) == 2500 == writer.written
     assert lines[1]["intended"] == pytest.approx(0.001)
     assert lines[0]["outcome"] == "ok" and lines[0]["regions"] == ["a"]
+
+
+def test_region_load_counts_only_attempts_that_reached_the_region() -> None:
+    from harness.events import AttemptFinished
+
+    series = TimeSeries(origin=0.0, duration=10.0, regions=("a", "b"))
+    reached = AttemptFinished(
+        "s", "a", Outcome.THROTTLED, is_retry=False, is_hedge=False, duration=0.01
+    )
+    dns_fail = AttemptFinished(
+        "s", "a", Outcome.DNS_NODATA, is_retry=True, is_hedge=False, duration=0.0
+    )
+    other = AttemptFinished("s", "b", Outcome.OK, is_retry=False, is_hedge=False, duration=0.01)
+    series.add_attempt(reached, now=1.0)
+    series.add_attempt(dns_fail, now=1.0)
+    series.add_attempt(other, now=2.0)
+    out = series.to_json()["strategies"]["s"]["region_attempts"]
+    index = int(1.0 / series.bucket)
+    assert out["a"][index] == 1 and sum(out["a"]) == 1
+    assert out["b"][int(2.0 / series.bucket)] == 1

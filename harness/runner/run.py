@@ -13,7 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from harness.clock import Clock
-from harness.events import EventBus, RequestFinished
+from harness.events import AttemptFinished, EventBus, RequestFinished
 from harness.faults.injector import FaultInjector
 from harness.runner.clients import StrategyClient
 from harness.runner.options import RunOptions, RunResult
@@ -116,6 +116,7 @@ async def run_scenario(
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)
+        bus.subscribe(AttemptFinished, lambda e, s=series: s.add_attempt(e, clock.now()))
         bus.subscribe(RequestFinished, records.write)
 
         def saturation() -> list[str]:

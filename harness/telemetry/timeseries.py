@@ -10,7 +10,8 @@ import math
 from array import array
 from typing import Any
 
-from harness.events import RequestFinished
+from harness.events import AttemptFinished, RequestFinished
+from harness.outcomes import REGIONAL_FAILURES
 
 _BINS = 160
 _MIN_S = 1e-4  # 0.1 ms
@@ -53,10 +54,6 @@ class StrategySeries:
         if event.outcome.is_success:
             self.ok[index] += 1
         self.attempts[index] += event.attempts
-        for region in event.regions_tried:
-            series = self.region_attempts.get(region)
-            if series is not None:
-                series[index] += 1
         bins = self._latency[index]
         if not bins:
             bins.extend([0] * _BINS)
@@ -93,6 +90,20 @@ class TimeSeries:
         index = int((event.intended_start - self.origin) / self.bucket)
         if 0 <= index < self.buckets:
             series.add(index, event)
+
+    def add_attempt(self, event: AttemptFinished, now: float) -> None:
+        """Load on a region: attempts that reached its servers, bucketed by when they ended
+        (an attempt that failed at DNS or connect never reached them)."""
+        if event.outcome in REGIONAL_FAILURES:
+            return
+        series = self._series.get(event.strategy)
+        if series is None:
+            series = self._series[event.strategy] = StrategySeries(self.buckets, self.regions)
+        index = int((now - self.origin) / self.bucket)
+        if 0 <= index < self.buckets:
+            counts = series.region_attempts.get(event.region)
+            if counts is not None:
+                counts[index] += 1
 
     def to_json(self) -> dict[str, Any]:
         strategies: dict[str, Any] = {}

@@ -8,7 +8,8 @@ Lifetime (ServerConnectionsSpec), all on the loop clock:
   aiohttp 3.14's web_protocol), but it cannot tell us that *it* closed a connection, so our own
   per-connection timer closes idle connections and counts them (aiohttp's, set later, is a
   backstop).
-- max_age: a connection older than this answers its next request with `Connection: close` and is
+- max_age (±10 % jitter per connection, as gRPC's MAX_CONNECTION_AGE): a connection older than
+  this answers its next request with `Connection: close` and is
   then closed (Envoy's max_connection_duration). It is never closed while idle: closing an idle
   kept-alive connection races the client reusing it, which would add spurious connect errors to
   every steady state (only idle_timeout, normally far above a client's max idle, closes idle ones).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
 import struct
 from collections.abc import Awaitable, Callable
@@ -45,6 +47,7 @@ class Connection:
         "endpoint",
         "idle_since",
         "lost",
+        "max_age",
         "opened_at",
         "requests",
         "timer",
@@ -56,6 +59,7 @@ class Connection:
         self.endpoint = endpoint
         self.transport: asyncio.Transport | None = None
         self.opened_at = 0.0
+        self.max_age: float | None = None
         self.idle_since = 0.0
         self.requests = 0
         self.active = 0  # requests inside the handler now (0 or 1: HTTP/1.1 answers in order)
@@ -118,8 +122,10 @@ class Listeners:
         lifetime: ServerConnectionsSpec,
         *,
         refuse: Callable[[int], bool] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.addresses = addresses
+        self._rng = rng or random.Random(0)
         self.port = 0
         self._handler = handler
         self._lifetime = lifetime
@@ -239,6 +245,10 @@ class Listeners:
         now = asyncio.get_running_loop().time()
         conn.transport = transport
         conn.opened_at = conn.idle_since = now
+        if self._lifetime.max_age is not None:
+            # ±10 % jitter, as gRPC's MAX_CONNECTION_AGE: connections opened together (every
+            # client starts at t=0) must not all be recycled at the same instant.
+            conn.max_age = self._lifetime.max_age * self._rng.uniform(0.9, 1.1)
         if self._refuse is not None and self._refuse(conn.endpoint):
             # Not at once: aiohttp starts the connection's task after this returns, and that
             # task must see the connection before it is lost.
@@ -288,7 +298,7 @@ class Listeners:
         lifetime = self._lifetime
         if lifetime.max_requests is not None and conn.requests >= lifetime.max_requests:
             return True
-        return lifetime.max_age is not None and now - conn.opened_at >= lifetime.max_age
+        return conn.max_age is not None and now - conn.opened_at >= conn.max_age
 
     # ---- requests ------------------------------------------------------------------------------
 

@@ -77,7 +77,11 @@ class Region:
         )
         self._overrides = Overrides(spec.endpoints, rng)
         self._listeners = Listeners(
-            addresses, self._handle, spec.connections, refuse=self._overrides.refuse
+            addresses,
+            self._handle,
+            spec.connections,
+            refuse=self._overrides.refuse,
+            rng=random.Random(rng.getrandbits(64)),
         )
         self._half_rtt = spec.rtt / 2
         self._running = False
