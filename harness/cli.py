@@ -158,14 +158,15 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
 ) -> None:
     """Run a scenario: world, one client pool per strategy, faults; write results to DIR."""
-    from harness.cli_run import execute_run
+    from harness.cli_run import Invocation, execute_run
 
     try:
         loaded = _load(scenario, _overrides(seed, duration))
         addr, explicit = _metrics_addr(metrics_addr)
-        code = execute_run(
-            loaded, scenario, strategy, out_dir, clock, addr, explicit, progress, out, err
+        invocation = Invocation(
+            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
         )
+        code = execute_run(invocation, strategy)
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -189,26 +190,16 @@ def compare(
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
 ) -> None:
     """Run every strategy under one scenario, seed and fault timeline; write scoreboard + report."""
-    from harness.cli_run import execute_compare
+    from harness.cli_run import Invocation, execute_compare
 
     try:
         loaded = _load(scenario, _overrides(seed, duration))
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
-        code = execute_compare(
-            loaded,
-            scenario,
-            names,
-            repeat,
-            out_dir,
-            baseline,
-            clock,
-            addr,
-            explicit,
-            progress,
-            out,
-            err,
+        invocation = Invocation(
+            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
         )
+        code = execute_compare(invocation, names, repeat, baseline)
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -95,39 +96,44 @@ def _report_run_end(result: RunResult, out: Console, err: Console) -> None:
     out.print(f"results: {result.out_dir}", highlight=False)
 
 
-def execute_run(
-    scenario: Scenario,
-    path: Path,
-    names: list[str] | None,
-    out_dir: Path | None,
-    clock: str | None,
-    metrics_addr: tuple[str, int] | None,
-    explicit_metrics: bool,
-    progress: bool,
-    out: Console,
-    err: Console,
-) -> int:
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """What `run` and `compare` share: the loaded scenario and how to run and report it."""
+
+    scenario: Scenario
+    path: Path
+    out_dir: Path | None
+    clock: str | None
+    metrics_addr: tuple[str, int] | None
+    explicit_metrics: bool
+    progress: bool
+    out: Console
+    err: Console
+
+
+def execute_run(inv: Invocation, names: list[str] | None) -> int:
     from harness.cli import default_out
 
+    scenario = inv.scenario
     strategies = resolve_strategies(scenario, names)
     options = RunOptions(
-        out_dir=out_dir or default_out("", scenario.name),
-        clock=pick_clock(clock, scenario),
-        metrics_addr=metrics_addr,
-        allow_non_loopback_metrics=explicit_metrics,
-        progress=progress and sys.stderr.isatty(),
-        scenario_file=str(path),
+        out_dir=inv.out_dir or default_out("", scenario.name),
+        clock=pick_clock(inv.clock, scenario),
+        metrics_addr=inv.metrics_addr,
+        allow_non_loopback_metrics=inv.explicit_metrics,
+        progress=inv.progress and sys.stderr.isatty(),
+        scenario_file=str(inv.path),
     )
     result = run_with_signals(
         options.clock or "virtual",
         lambda interrupt: run_scenario(
-            scenario, strategies, options, interrupt=interrupt, console=err
+            scenario, strategies, options, interrupt=interrupt, console=inv.err
         ),
     )
     if not result.interrupted:
         result.slo_violations = slo_violations(scenario, result.out_dir)
-    print_run_table(result, out)
-    _report_run_end(result, out, err)
+    print_run_table(result, inv.out)
+    _report_run_end(result, inv.out, inv.err)
     return result.exit_code
 
 
@@ -140,23 +146,11 @@ def slo_violations(scenario: Scenario, directory: Path) -> list[str]:
     return [str(v) for v in evaluate_slos(dict(scenario.slo), comparison)]
 
 
-def execute_compare(
-    scenario: Scenario,
-    path: Path,
-    names: list[str],
-    repeat: int,
-    out_dir: Path | None,
-    baseline: str | None,
-    clock: str | None,
-    metrics_addr: tuple[str, int] | None,
-    explicit_metrics: bool,
-    progress: bool,
-    out: Console,
-    err: Console,
-) -> int:
+def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: str | None) -> int:
     from harness.cli import default_out
     from harness.compare.orchestrate import run_comparison
 
+    scenario = inv.scenario
     if names == ["all"]:
         from harness.client import catalog
 
@@ -164,18 +158,17 @@ def execute_compare(
     strategies = resolve_strategies(scenario, names or None)
     if baseline is not None and baseline not in {n for n, _ in strategies}:
         raise HarnessError(f"--baseline: {baseline!r} is not among the strategies being compared")
-    directory = out_dir or default_out("compare", scenario.name)
     return run_comparison(
         scenario,
         strategies,
-        directory=directory,
+        directory=inv.out_dir or default_out("compare", scenario.name),
         repeat=repeat,
         baseline=baseline,
-        clock=pick_clock(clock, scenario),
-        metrics_addr=metrics_addr,
-        explicit_metrics=explicit_metrics,
-        progress=progress and sys.stderr.isatty(),
-        scenario_file=str(path),
-        out=out,
-        err=err,
+        clock=pick_clock(inv.clock, scenario),
+        metrics_addr=inv.metrics_addr,
+        explicit_metrics=inv.explicit_metrics,
+        progress=inv.progress and sys.stderr.isatty(),
+        scenario_file=str(inv.path),
+        out=inv.out,
+        err=inv.err,
     )

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from harness.clock import Clock
 from harness.events import AttemptFinished, EventBus, RequestFinished
 from harness.faults.injector import FaultInjector
-from harness.runner.clients import StrategyClient
+from harness.runner.clients import StrategyClient, regions_by_distance
 from harness.runner.options import RunOptions, RunResult
 from harness.runner.phases import PhaseTimer
 from harness.runner.progress import ProgressView
@@ -101,6 +101,8 @@ async def run_scenario(
             clients.append(client)
             stats.register(name, scenario.home_region, client.description)
             telemetry.add_generator_source(name, client.generator)
+            kinds = {block.kind for block in getattr(strategy, "blocks", ())}
+            telemetry.declare_strategy(name, regions_by_distance(scenario), kinds)
             await client.start()
         for owner, world in worlds.items():
             injectors[owner] = FaultInjector(
@@ -116,7 +118,12 @@ async def run_scenario(
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)
-        bus.subscribe(AttemptFinished, lambda e, s=series: s.add_attempt(e, clock.now()))
+        timeseries = series
+
+        def attempt_finished(event: AttemptFinished) -> None:
+            timeseries.add_attempt(event, clock.now())
+
+        bus.subscribe(AttemptFinished, attempt_finished)
         bus.subscribe(RequestFinished, records.write)
 
         def saturation() -> list[str]:
