@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 
 from harness import events
 from harness.client import catalog
-from harness.client.api import AttemptResult, Request
+from harness.client.api import AttemptResult, ClientEnv, Request
 from harness.client.pipeline import build_pipeline
 from harness.clock import Clock
 from harness.events import EventBus
@@ -94,8 +94,7 @@ async def _measure(name: str | None, n: int, fail_every: int) -> float:
     transport = InstantTransport(fail_every)
     if name is None:
         return await _time(n, lambda request: transport.send(request, "r1", timeout=0.5))
-    pipeline = build_pipeline(
-        RETRY_ZERO_BACKOFF if name == "-retry-quota" else catalog.get(name),
+    env = ClientEnv(
         transport=transport,
         clock=Clock.for_running_loop(),
         bus=_bus_with_listeners(),
@@ -103,6 +102,9 @@ async def _measure(name: str | None, n: int, fail_every: int) -> float:
         home="r1",
         regions=("r1", "r2", "r3"),
         default_deadline=3.0,
+    )
+    pipeline = build_pipeline(
+        RETRY_ZERO_BACKOFF if name == "-retry-quota" else catalog.get(name), env
     )
     return await _time(n, pipeline.execute)
 

@@ -15,8 +15,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def strategies_table() -> str:
     from harness.client import catalog
 
-    rows = ["| strategy | what it does | defaults from |", "|---|---|---|"]
-    rows += [f"| `{n}` | {d} | {s} |" for n, d, s in catalog.describe()]
+    rows = ["| strategy | premise | what it does | defaults from |", "|---|---|---|---|"]
+    rows += [f"| `{n}` | {catalog.premise(n)} | {d} | {s} |" for n, d, s in catalog.describe()]
     return "\n".join(rows)
 
 
@@ -41,13 +41,15 @@ SECTIONS: dict[str, Callable[[], str]] = {
 
 def render(text: str) -> str:
     for name, build in SECTIONS.items():
-        pattern = re.compile(
-            rf"(<!-- BEGIN {name} -->).*?(<!-- END {name} -->)", flags=re.DOTALL
-        )
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->).*?(<!-- END {name} -->)", flags=re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"README.md: missing <!-- BEGIN {name} --> … <!-- END {name} -->")
         body = build()
-        text = pattern.sub(lambda m, b=body: f"{m.group(1)}\n{b}\n{m.group(2)}", text)
+
+        def fill(match: re.Match[str], body: str = body) -> str:
+            return f"{match.group(1)}\n{body}\n{match.group(2)}"
+
+        text = pattern.sub(fill, text)
     return text
 
 

@@ -12,10 +12,10 @@ import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, is_dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from harness import events
-from harness.client.api import AttemptResult, Request
+from harness.client.api import AttemptResult, ClientEnv, Request
 from harness.client.pipeline import Pipeline, build_pipeline
 from harness.clock import Clock
 from harness.events import EventBus
@@ -113,6 +113,27 @@ class Recorder:
 REGIONS = ("r1", "r2", "r3")
 
 
+def make_env(
+    transport: FakeTransport,
+    *,
+    bus: EventBus | None = None,
+    regions: Sequence[str] = REGIONS,
+    home: str | None = None,
+    seed: int = 7,
+    deadline: float = 3.0,
+) -> ClientEnv:
+    """A strategy's build environment on the running loop's clock; home: the first region."""
+    return ClientEnv(
+        transport=transport,
+        clock=Clock.for_running_loop(),
+        bus=bus or EventBus(),
+        rng=random.Random(seed),
+        home=regions[0] if home is None else home,
+        regions=tuple(regions),
+        default_deadline=deadline,
+    )
+
+
 def make_pipeline(
     blocks: Iterable[Spec],
     transport: FakeTransport,
@@ -125,15 +146,17 @@ def make_pipeline(
 ) -> Pipeline:
     spec = StrategySpec.model_validate({"name": name, "blocks": tuple(blocks)})
     return build_pipeline(
-        spec,
-        transport=transport,
-        clock=Clock.for_running_loop(),
-        bus=bus or EventBus(),
-        rng=random.Random(seed),
-        home=regions[0],
-        regions=tuple(regions),
-        default_deadline=deadline,
+        spec, make_env(transport, bus=bus, regions=regions, seed=seed, deadline=deadline)
     )
+
+
+B = TypeVar("B")
+
+
+def block_of(pipeline: Pipeline, cls: type[B]) -> B:
+    """The pipeline's one block of type `cls`: the shared state the policy tests look at."""
+    [block] = [b for b in pipeline.blocks.values() if isinstance(b, cls)]
+    return block
 
 
 _ids = iter(range(1, 10**9))

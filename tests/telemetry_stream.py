@@ -8,24 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.events import (
-    AttemptFinished,
-    BreakerStateChanged,
-    ConnectionsChanged,
-    DnsLookup,
-    EventBus,
-    FailbackHappened,
-    FailoverHappened,
-    FaultApplied,
-    FaultReverted,
-    HedgeLaunched,
-    PhaseChanged,
-    RateLimiterChanged,
-    RequestFinished,
-    RetryScheduled,
-    RetrySuppressed,
-    TokensChanged,
-)
+from harness import events as ev
 from harness.outcomes import Outcome
 from harness.telemetry.collectors import GeneratorStats
 from harness.world.stats import ConsistencyStats, DnsQueryCount, RegionStats, ReplicationStats
@@ -35,60 +18,62 @@ HOME, OTHER = "us-east-1", "us-west-2"
 NAME = "dynamodb.us-east-1.amazonaws.com"
 
 
-def request(strategy: str, outcome: Outcome, served: str | None, latency: float) -> RequestFinished:
-    return RequestFinished(
+def request(
+    strategy: str, outcome: Outcome, served: str | None, latency: float
+) -> ev.RequestFinished:
+    return ev.RequestFinished(
         strategy=strategy, op="get", key_hash=7, outcome=outcome, attempts=1,
         regions_tried=(HOME,), region_served=served, status=200 if served else None,
         intended_start=10.0, start=10.001, end=10.0 + latency,
     )  # fmt: skip
 
 
-def one_of_each(bus: EventBus, strategy: str = "alpha") -> None:
+def one_of_each(bus: ev.EventBus, strategy: str = "alpha") -> None:
     """Every event type telemetry handles, once (faults: one applied, one applied and reverted)."""
-    bus.emit(PhaseChanged("baseline", 0.0))
+    bus.emit(ev.PhaseChanged("baseline", 0.0))
     bus.emit(request(strategy, Outcome.OK, HOME, 0.02))
     bus.emit(request(strategy, Outcome.DNS_NXDOMAIN, None, 0.3))
-    bus.emit(AttemptFinished(strategy, HOME, Outcome.DNS_NXDOMAIN, False, False, 0.004))
-    bus.emit(AttemptFinished(strategy, OTHER, Outcome.OK, True, False, 0.07))
-    bus.emit(AttemptFinished(strategy, OTHER, Outcome.OK, False, True, 0.06))
-    bus.emit(RetryScheduled(strategy, Outcome.DNS_NXDOMAIN, 1, 0.05))
-    bus.emit(RetrySuppressed(strategy, "quota", Outcome.TIMEOUT))
-    bus.emit(HedgeLaunched(strategy, OTHER))
-    bus.emit(FailoverHappened(strategy, HOME, OTHER))
-    bus.emit(FailbackHappened(strategy, HOME))
-    bus.emit(BreakerStateChanged(strategy, HOME, "open"))
-    bus.emit(TokensChanged(strategy, "quota", 495.0))
-    bus.emit(RateLimiterChanged(strategy, 12.5))
-    bus.emit(DnsLookup(strategy, NAME, "ok", "cache"))
-    bus.emit(DnsLookup(strategy, NAME, "dns_nxdomain", "wire"))
-    bus.emit(ConnectionsChanged(strategy, HOME, 3))
-    bus.emit(FaultApplied("dns_empty", NAME, scheduled=5.0, actual=5.002, wall=0.0))
-    bus.emit(FaultApplied("latency", OTHER, scheduled=6.0, actual=6.0, wall=0.0))
-    bus.emit(FaultReverted("latency", OTHER, 8.0, 8.0, 0.0, "scheduled"))
-    bus.emit(PhaseChanged("outage", 5.0))
+    bus.emit(ev.AttemptFinished(strategy, HOME, Outcome.DNS_NXDOMAIN, False, False, 0.004))
+    bus.emit(ev.AttemptFinished(strategy, OTHER, Outcome.OK, True, False, 0.07))
+    bus.emit(ev.AttemptFinished(strategy, OTHER, Outcome.OK, False, True, 0.06))
+    bus.emit(ev.RetryScheduled(strategy, Outcome.DNS_NXDOMAIN, 1, 0.05))
+    bus.emit(ev.RetrySuppressed(strategy, "quota", Outcome.TIMEOUT))
+    bus.emit(ev.HedgeLaunched(strategy, OTHER))
+    bus.emit(ev.FailoverHappened(strategy, HOME, OTHER))
+    bus.emit(ev.FailbackHappened(strategy, HOME))
+    bus.emit(ev.BreakerStateChanged(strategy, HOME, "open"))
+    bus.emit(ev.TokensChanged(strategy, "quota", 495.0))
+    bus.emit(ev.RateLimiterChanged(strategy, 12.5))
+    bus.emit(ev.DnsLookup(strategy, NAME, "ok", "cache"))
+    bus.emit(ev.DnsLookup(strategy, NAME, "dns_nxdomain", "wire"))
+    bus.emit(ev.ConnectionsChanged(strategy, HOME, 3))
+    bus.emit(ev.FaultApplied("dns_empty", NAME, scheduled=5.0, actual=5.002, wall=0.0))
+    bus.emit(ev.FaultApplied("latency", OTHER, scheduled=6.0, actual=6.0, wall=0.0))
+    bus.emit(ev.FaultReverted("latency", OTHER, 8.0, 8.0, 0.0, "scheduled"))
+    bus.emit(ev.PhaseChanged("outage", 5.0))
 
 
-def tick(bus: EventBus, world: FakeWorld, n: int) -> None:
+def tick(bus: ev.EventBus, world: FakeWorld, n: int) -> None:
     """A slice of steady traffic for every strategy: successes, failures, retries, breakers."""
     world.ticks = n
     states = ("closed", "open", "half_open")
     for s in STRATEGIES:
         bus.emit(request(s, Outcome.OK, HOME if n % 2 else OTHER, 0.01 + 0.001 * (n % 7)))
         bus.emit(request(s, Outcome.DNS_NODATA, None, 0.5))
-        bus.emit(AttemptFinished(s, HOME, Outcome.DNS_NODATA, False, False, 0.003))
-        bus.emit(AttemptFinished(s, OTHER, Outcome.OK, True, False, 0.05))
-        bus.emit(AttemptFinished(s, OTHER, Outcome.OK, False, True, 0.04))
-        bus.emit(RetryScheduled(s, Outcome.DNS_NODATA, 1, 0.05))
-        bus.emit(RetrySuppressed(s, "budget", Outcome.DNS_NODATA))
-        bus.emit(HedgeLaunched(s, OTHER))
-        bus.emit(FailoverHappened(s, HOME, OTHER))
-        bus.emit(FailbackHappened(s, HOME))
-        bus.emit(BreakerStateChanged(s, HOME, states[n % 3]))
-        bus.emit(TokensChanged(s, "quota", 500.0 - n % 50))
-        bus.emit(RateLimiterChanged(s, 20.0 + n % 5))
-        bus.emit(DnsLookup(s, NAME, "ok", "cache" if n % 2 else "stale"))
-        bus.emit(DnsLookup(s, NAME, "dns_nodata", "wire"))
-        bus.emit(ConnectionsChanged(s, OTHER, n % 4))
+        bus.emit(ev.AttemptFinished(s, HOME, Outcome.DNS_NODATA, False, False, 0.003))
+        bus.emit(ev.AttemptFinished(s, OTHER, Outcome.OK, True, False, 0.05))
+        bus.emit(ev.AttemptFinished(s, OTHER, Outcome.OK, False, True, 0.04))
+        bus.emit(ev.RetryScheduled(s, Outcome.DNS_NODATA, 1, 0.05))
+        bus.emit(ev.RetrySuppressed(s, "budget", Outcome.DNS_NODATA))
+        bus.emit(ev.HedgeLaunched(s, OTHER))
+        bus.emit(ev.FailoverHappened(s, HOME, OTHER))
+        bus.emit(ev.FailbackHappened(s, HOME))
+        bus.emit(ev.BreakerStateChanged(s, HOME, states[n % 3]))
+        bus.emit(ev.TokensChanged(s, "quota", 500.0 - n % 50))
+        bus.emit(ev.RateLimiterChanged(s, 20.0 + n % 5))
+        bus.emit(ev.DnsLookup(s, NAME, "ok", "cache" if n % 2 else "stale"))
+        bus.emit(ev.DnsLookup(s, NAME, "dns_nodata", "wire"))
+        bus.emit(ev.ConnectionsChanged(s, OTHER, n % 4))
 
 
 @dataclass

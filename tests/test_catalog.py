@@ -79,3 +79,8 @@ async def test_every_strategy_builds_and_runs(name: str) -> None:
         if leaves_home:
             assert outcome.region_served == "r2", name
         await asyncio.sleep(0.2)
+
+
+def test_every_catalog_strategy_states_its_premise() -> None:
+    assert set(catalog.PREMISES) == set(catalog.names())
+    assert all(catalog.premise(name) for name in catalog.names())

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import random
 
 import pytest
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, make_env, make_pipeline, make_request
 
 from harness.client.pipeline import RequestOutcome, build_pipeline
 from harness.client.policies import RetryBudgetPolicy, RetryQuotaPolicy, RetryThrottlingPolicy
-from harness.clock import Clock
 from harness.errors import StrategyError
 from harness.events import AttemptFinished, EventBus, FailoverHappened
 from harness.outcomes import Outcome
@@ -95,31 +93,13 @@ async def test_each_strategy_instance_has_its_own_state() -> None:
 async def test_home_must_be_one_of_the_regions() -> None:
     spec = StrategySpec(name="x")
     with pytest.raises(StrategyError, match="home region 'nowhere'"):
-        build_pipeline(
-            spec,
-            transport=FakeTransport(),
-            clock=Clock.for_running_loop(),
-            bus=EventBus(),
-            rng=random.Random(1),
-            home="nowhere",
-            regions=("r1",),
-            default_deadline=3.0,
-        )
+        build_pipeline(spec, make_env(FakeTransport(), regions=("r1",), home="nowhere"))
 
 
 async def test_a_breaker_outside_failover_is_refused() -> None:
     spec = StrategySpec(name="x", blocks=(BreakerBlock(), FailoverBlock()))
     with pytest.raises(StrategyError, match=r"put the breaker after \(inside\) the failover block"):
-        build_pipeline(
-            spec,
-            transport=FakeTransport(),
-            clock=Clock.for_running_loop(),
-            bus=EventBus(),
-            rng=random.Random(1),
-            home="r1",
-            regions=("r1",),
-            default_deadline=3.0,
-        )
+        build_pipeline(spec, make_env(FakeTransport(), regions=("r1",)))
 
 
 def _home_dead() -> FakeTransport:

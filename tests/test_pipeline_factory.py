@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import itertools
-import random
 import textwrap
 from pathlib import Path
 
 import pytest
-from policy_fakes import FakeTransport, make_request
+from policy_fakes import FakeTransport, make_env, make_request
 
 from harness.client import catalog
 from harness.client.factory import UserStrategy, build_executor, resolve_strategies
 from harness.client.pipeline import Pipeline
-from harness.clock import Clock
 from harness.errors import StrategyError
-from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.scenario.model import RegionSpec, Scenario
 from harness.scenario.strategy_spec import FactoryStrategy, RetryBlock, StrategySpec
@@ -45,11 +42,11 @@ class Always:
         return RequestOutcome(AttemptResult(Outcome.OK, self.home), 0, (), self.home)
 
 class Builder:
-    def build(self, *, transport, clock, bus, rng, home, regions, default_deadline):
-        return Always(home)
+    def build(self, env):
+        return Always(env.home)
 
 class SyncBuilder:
-    def build(self, **kwargs):
+    def build(self, env):
         return object()
 
 def make(name, scenario):
@@ -109,25 +106,17 @@ async def test_a_factory_returning_a_builder(
     refs = (FactoryStrategy(name="user", factory=f"{module}:make"), "naive")
     user, naive = resolve_strategies(refs, SCENARIO)
     assert isinstance(user, UserStrategy) and user.factory == f"{module}:make"
-    kwargs = dict(
-        transport=FakeTransport(),
-        clock=Clock.for_running_loop(),
-        bus=EventBus(),
-        rng=random.Random(1),
-        home="r1",
-        regions=("r1", "r2"),
-        default_deadline=3.0,
-    )
-    executor = build_executor(user, **kwargs)  # type: ignore[arg-type]
+    env = make_env(FakeTransport(), regions=("r1", "r2"), seed=1)
+    executor = build_executor(user, env)
     outcome = await executor.execute(make_request())
     assert outcome.result.outcome is Outcome.OK and outcome.region_served == "r1"
-    assert isinstance(build_executor(naive, **kwargs), Pipeline)  # type: ignore[arg-type]
+    assert isinstance(build_executor(naive, env), Pipeline)
 
     [sync] = resolve_strategies(
         (FactoryStrategy(name="s", factory=f"{module}:make_sync"),), SCENARIO
     )
     with pytest.raises(StrategyError, match=r"strategy 's' .*async execute"):
-        build_executor(sync, **kwargs)  # type: ignore[arg-type]
+        build_executor(sync, env)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import BreakerPolicy
 from harness.events import BreakerStateChanged, EventBus
@@ -18,12 +18,6 @@ F, K = Outcome.SERVER_ERROR, Outcome.OK
 COUNT = BreakerBlock(
     window="count", window_size=4, min_throughput=4, failure_ratio=0.5, break_duration=5.0
 )
-
-
-def _breaker(pipeline: object) -> BreakerPolicy:
-    block = pipeline.blocks["breaker"]  # type: ignore[attr-defined]
-    assert isinstance(block, BreakerPolicy)
-    return block
 
 
 async def _run(pipeline: object, n: int, *, gap: float = 0.0) -> list[Outcome]:
@@ -40,7 +34,7 @@ async def test_count_window_opens_then_half_opens_then_closes_on_time() -> None:
     bus = EventBus()
     recorder = Recorder(bus)
     pipeline = make_pipeline([COUNT], transport, bus=bus)
-    breaker = _breaker(pipeline)
+    breaker = block_of(pipeline, BreakerPolicy)
 
     # failures at calls 1 and 3 are judged on < 4 calls; call 5 sees (K, F, K, F): 50 % → open
     assert await _run(pipeline, 5, gap=1.0) == [F, K, F, K, F]
@@ -77,9 +71,9 @@ async def test_a_failed_probe_reopens_for_another_break() -> None:
         "open",
     ]
     await asyncio.sleep(4.999)
-    assert not _breaker(pipeline).allows("r1")
+    assert not block_of(pipeline, BreakerPolicy).allows("r1")
     await asyncio.sleep(0.001)
-    assert _breaker(pipeline).allows("r1")
+    assert block_of(pipeline, BreakerPolicy).allows("r1")
 
 
 async def test_time_window_forgets_old_failures() -> None:
@@ -88,7 +82,7 @@ async def test_time_window_forgets_old_failures() -> None:
     )
     transport = FakeTransport(default=F)
     pipeline = make_pipeline([options], transport)
-    breaker = _breaker(pipeline)
+    breaker = block_of(pipeline, BreakerPolicy)
     await _run(pipeline, 2)  # t = 0
     await asyncio.sleep(10.0)  # those two fall out of the window
     await _run(pipeline, 2)
@@ -101,7 +95,7 @@ async def test_min_throughput_and_ratio_threshold() -> None:
     options = BreakerBlock(window="count", window_size=10, min_throughput=10, failure_ratio=0.3)
     transport = FakeTransport(script={"r1": [K] * 7 + [F] * 2 + [K] + [F]})
     pipeline = make_pipeline([options], transport)
-    breaker = _breaker(pipeline)
+    breaker = block_of(pipeline, BreakerPolicy)
     await _run(pipeline, 10)  # 2 / 10 failures: 20 % < 30 %
     assert breaker.state("r1") == "closed"
     await _run(pipeline, 1)  # window (K*6, F, F, K, F): 30 %
@@ -125,14 +119,14 @@ async def test_half_open_lets_only_the_probes_through() -> None:
         tasks = [group.create_task(pipeline.execute(make_request())) for _ in range(3)]
     results = [task.result().result.outcome for task in tasks]
     assert results == [K, K, Outcome.CIRCUIT_OPEN]
-    assert _breaker(pipeline).state("r1") == "closed"
+    assert block_of(pipeline, BreakerPolicy).state("r1") == "closed"
 
 
 async def test_regions_have_separate_circuits_and_blocked_calls_are_ignored() -> None:
     transport = FakeTransport(script={"r1": [F, F]})
     options = BreakerBlock(window="count", window_size=2, min_throughput=2, failure_ratio=1.0)
     pipeline = make_pipeline([options], transport)
-    breaker = _breaker(pipeline)
+    breaker = block_of(pipeline, BreakerPolicy)
     await _run(pipeline, 2)
     assert breaker.state("r1") == "open" and breaker.state("r2") == "closed"
     assert breaker.allows("r2")

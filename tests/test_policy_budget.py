@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import RetryBudgetPolicy
 from harness.events import EventBus, RetrySuppressed
@@ -17,15 +17,9 @@ pytestmark = pytest.mark.looptime
 RETRY_ONCE = RetryBlock(max_attempts=2, backoff="fixed", base=0.0)
 
 
-def _budget(pipeline: object) -> RetryBudgetPolicy:
-    budget = pipeline.blocks["budget"]  # type: ignore[attr-defined]
-    assert isinstance(budget, RetryBudgetPolicy)
-    return budget
-
-
 async def test_finagle_default_amounts() -> None:
     pipeline = make_pipeline([RETRY_ONCE, BudgetBlock()], FakeTransport())
-    budget = _budget(pipeline)
+    budget = block_of(pipeline, RetryBudgetPolicy)
     assert (budget.deposit_amount, budget.withdrawal_amount) == (1000, 5000)
     assert budget.reserve == 500_000  # 10/s x 10 s x 5000
     assert budget.balance() == 100
@@ -47,7 +41,7 @@ async def test_reserve_allows_min_retries_per_second_times_ttl() -> None:
     transport = FakeTransport(default=Outcome.CONNECT_ERROR)
     blocks = [RETRY_ONCE, BudgetBlock(ttl=10.0, min_retries_per_sec=0.5, percent_can_retry=1.0)]
     pipeline = make_pipeline(blocks, transport)
-    budget = _budget(pipeline)
+    budget = block_of(pipeline, RetryBudgetPolicy)
     assert budget.reserve == 5 * 1000  # 0.5/s x 10 s = 5 retries of 1000
     # each request deposits 1000 and its retry withdraws 1000: the reserve never shrinks
     attempts = [(await pipeline.execute(make_request())).attempts for _ in range(20)]
@@ -59,7 +53,7 @@ async def test_deposits_and_withdrawals_expire_after_ttl() -> None:
     transport = FakeTransport()
     blocks = [RETRY_ONCE, BudgetBlock(ttl=10.0, min_retries_per_sec=0, percent_can_retry=0.5)]
     pipeline = make_pipeline(blocks, transport)
-    budget = _budget(pipeline)
+    budget = block_of(pipeline, RetryBudgetPolicy)
     for _ in range(6):
         await pipeline.execute(make_request())  # 6 deposits of 1000, withdrawal 2000
     assert budget.balance() == 3
@@ -75,7 +69,7 @@ async def test_empty_budget_never_allows() -> None:
     pipeline = make_pipeline(blocks, transport)
     attempts = [(await pipeline.execute(make_request())).attempts for _ in range(20)]
     assert attempts == [1] * 20
-    assert _budget(pipeline).balance() == 0
+    assert block_of(pipeline, RetryBudgetPolicy).balance() == 0
 
 
 async def test_a_request_deposits_once_whatever_its_attempts() -> None:
@@ -83,7 +77,7 @@ async def test_a_request_deposits_once_whatever_its_attempts() -> None:
     retry = RetryBlock(max_attempts=4, backoff="fixed", base=0.0)
     blocks = [retry, BudgetBlock(min_retries_per_sec=1, ttl=10.0, percent_can_retry=0.2)]
     pipeline = make_pipeline(blocks, transport)
-    budget = _budget(pipeline)
+    budget = block_of(pipeline, RetryBudgetPolicy)
     assert budget.balance() == 10
     outcome = await pipeline.execute(make_request())
     assert outcome.attempts == 4

@@ -6,7 +6,7 @@ import asyncio
 from collections import Counter
 
 import pytest
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import FailoverPolicy
 from harness.events import EventBus, FailbackHappened, FailoverHappened
@@ -25,12 +25,6 @@ def _home_down_until(until: float, outcome: Outcome = Outcome.DNS_NXDOMAIN) -> F
         return outcome if region == "r1" and now < until else Outcome.OK
 
     return FakeTransport(behaviour=behaviour, latency=0.001)
-
-
-def _failover(pipeline: object) -> FailoverPolicy:
-    block = pipeline.blocks["failover"]  # type: ignore[attr-defined]
-    assert isinstance(block, FailoverPolicy)
-    return block
 
 
 async def _drive(pipeline: object, seconds: float, gap: float = 0.5) -> list[str | None]:
@@ -64,7 +58,7 @@ async def test_failover_then_probes_then_failback_with_one_event_each() -> None:
     recorder = Recorder(bus)
     options = FailoverBlock(health="errors", probe_interval=5.0, failback_after=10.0)
     pipeline = make_pipeline([options], transport, bus=bus)
-    failover = _failover(pipeline)
+    failover = block_of(pipeline, FailoverPolicy)
 
     await _drive(pipeline, 1.5)  # three requests, three DNS failures at home → down at t=1
     assert failover.is_down("r1") and failover.preferred == "r2"
@@ -97,7 +91,7 @@ async def test_a_failed_probe_of_any_kind_moves_the_request_on() -> None:
     await asyncio.sleep(5.0)
     outcome = await pipeline.execute(make_request())  # the probe meets a 5xx
     assert outcome.regions_tried == ("r1", "r2") and outcome.region_served == "r2"
-    assert _failover(pipeline).is_down("r1")
+    assert block_of(pipeline, FailoverPolicy).is_down("r1")
 
 
 async def test_down_region_still_tried_when_every_region_is_down() -> None:
@@ -105,7 +99,7 @@ async def test_down_region_still_tried_when_every_region_is_down() -> None:
     pipeline = make_pipeline([FailoverBlock()], transport)
     for _ in range(3):
         await pipeline.execute(make_request())
-    failover = _failover(pipeline)
+    failover = block_of(pipeline, FailoverPolicy)
     assert all(failover.is_down(r) for r in ("r1", "r2", "r3"))
     outcome = await pipeline.execute(make_request())
     assert outcome.regions_tried == ("r1", "r2", "r3")
@@ -134,7 +128,7 @@ async def test_breaker_health_fails_over_on_an_open_circuit() -> None:
     # TIMEOUT is not a failover outcome: the first four requests fail at home; the fourth
     # opens the circuit, which marks r1 down, so the next requests go straight to r2.
     assert served == [None, None, None, None]
-    assert _failover(pipeline).is_down("r1")
+    assert block_of(pipeline, FailoverPolicy).is_down("r1")
     calls_before = len(transport.calls)
     served = await _drive(pipeline, 1.0)
     assert served == ["r2", "r2"]
@@ -159,7 +153,7 @@ async def test_active_active_spreads_toward_low_rtt_and_avoids_down_regions() ->
     for _ in range(200):
         outcome = await pipeline.execute(make_request())
         assert outcome.region_served in {"r1", "r3"}
-    assert _failover(pipeline).is_down("r2")
+    assert block_of(pipeline, FailoverPolicy).is_down("r2")
     assert recorder.of(FailoverHappened) == [FailoverHappened("test", "r2", "r1")]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.retries import adaptive, bucket, throttling  # type: ignore[import-untyped]
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import ClientRateLimiterPolicy
 from harness.events import EventBus, RateLimiterChanged
@@ -34,12 +34,6 @@ class _Detector:
         return bool(kwargs["throttled"])
 
 
-def _limiter(pipeline: object) -> ClientRateLimiterPolicy:
-    block = pipeline.blocks["limiter"]  # type: ignore[attr-defined]
-    assert isinstance(block, ClientRateLimiterPolicy)
-    return block
-
-
 async def test_connection_and_dns_errors_never_enable_it() -> None:
     outcomes = [Outcome.DNS_NXDOMAIN, Outcome.CONNECT_ERROR, Outcome.TIMEOUT, Outcome.SERVER_ERROR]
     transport = FakeTransport(script={"r1": outcomes * 5}, latency=0.01)
@@ -48,7 +42,7 @@ async def test_connection_and_dns_errors_never_enable_it() -> None:
     pipeline = make_pipeline([LimiterBlock()], transport, bus=bus)
     for _ in range(20):
         await pipeline.execute(make_request())
-    limiter = _limiter(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
     assert not limiter.enabled and limiter.rate == math.inf
     assert recorder.of(RateLimiterChanged) == []
 
@@ -58,7 +52,7 @@ async def test_rates_match_botocore_step_by_step() -> None:
     outcomes = pattern + [Outcome.OK] * 15
     transport = FakeTransport(script={"r1": list(outcomes)}, latency=0.07)
     pipeline = make_pipeline([LimiterBlock()], transport, deadline=1000.0)
-    limiter = _limiter(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
     ours: list[tuple[bool, float]] = []
     for _ in outcomes:
         result = await pipeline.execute(make_request(deadline=1000.0))
@@ -87,7 +81,7 @@ async def test_rates_match_botocore_step_by_step() -> None:
 async def test_first_throttle_cuts_to_beta_times_measured_rate() -> None:
     transport = FakeTransport(script={"r1": [Outcome.OK] * 40 + [Outcome.THROTTLED]}, latency=0.05)
     pipeline = make_pipeline([LimiterBlock()], transport)
-    limiter = _limiter(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
     for _ in range(41):
         await pipeline.execute(make_request())
     measured = limiter.meter.measured_rate
@@ -98,7 +92,7 @@ async def test_first_throttle_cuts_to_beta_times_measured_rate() -> None:
 
 async def _enable_at_minimum_rate(pipeline: object) -> None:
     await pipeline.execute(make_request())  # type: ignore[attr-defined]
-    limiter = _limiter(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
     assert limiter.enabled and limiter.rate == 0.5  # measured rate 0 → the 0.5/s floor
 
 
@@ -137,7 +131,7 @@ async def test_a_cancelled_waiter_gives_its_token_back() -> None:
     transport = FakeTransport(script={"r1": [Outcome.THROTTLED]})
     pipeline = make_pipeline([LimiterBlock()], transport, deadline=100.0)
     await _enable_at_minimum_rate(pipeline)
-    limiter = _limiter(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
     task = asyncio.create_task(pipeline.execute(make_request(deadline=100.0)))
     await asyncio.sleep(1.0)
     assert limiter.bucket.capacity == -1

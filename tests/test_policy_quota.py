@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from botocore.retries.quota import RetryQuota  # type: ignore[import-untyped]
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import RetryQuotaPolicy
 from harness.events import EventBus, RetrySuppressed, TokensChanged
@@ -51,8 +51,7 @@ async def test_costs_and_refunds_match_botocore() -> None:
     transport = FakeTransport(script=script)
     blocks = [RetryBlock(max_attempts=3, backoff="fixed", base=0.01), QuotaBlock()]
     pipeline = make_pipeline(blocks, transport)
-    quota = pipeline.blocks["quota"]
-    assert isinstance(quota, RetryQuotaPolicy)
+    quota = block_of(pipeline, RetryQuotaPolicy)
     levels = []
     for attempts in REQUESTS:
         outcome = await pipeline.execute(make_request())
@@ -81,8 +80,7 @@ async def test_refund_once_per_request_and_never_above_capacity() -> None:
     transport = FakeTransport(script={"r1": [Outcome.SERVER_ERROR]})
     blocks = [RetryBlock(max_attempts=3, backoff="fixed", base=0.01), QuotaBlock(initial=10)]
     pipeline = make_pipeline(blocks, transport)
-    quota = pipeline.blocks["quota"]
-    assert isinstance(quota, RetryQuotaPolicy)
+    quota = block_of(pipeline, RetryQuotaPolicy)
     await pipeline.execute(make_request())  # -5 then refund 5
     assert quota.tokens == 10
     for _ in range(3):

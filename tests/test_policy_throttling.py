@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policy_fakes import FakeTransport, Recorder, make_pipeline, make_request
+from policy_fakes import FakeTransport, Recorder, block_of, make_pipeline, make_request
 
 from harness.client.policies import RetryThrottlingPolicy
 from harness.events import EventBus, HedgeLaunched, RetrySuppressed
@@ -13,12 +13,6 @@ from harness.scenario.strategy_spec import HedgeBlock, RetryBlock, ThrottlingBlo
 pytestmark = pytest.mark.looptime
 
 RETRY = RetryBlock(max_attempts=20, backoff="fixed", base=0.01)
-
-
-def _throttle(pipeline: object) -> RetryThrottlingPolicy:
-    block = pipeline.blocks["throttling"]  # type: ignore[attr-defined]
-    assert isinstance(block, RetryThrottlingPolicy)
-    return block
 
 
 async def test_retries_stop_once_tokens_reach_half() -> None:
@@ -31,19 +25,19 @@ async def test_retries_stop_once_tokens_reach_half() -> None:
     outcome = await pipeline.execute(make_request())
     # 10 → 9, 8, 7, 6 (all > 5: retry) → 5 (not > 5: stop)
     assert outcome.attempts == 5
-    assert _throttle(pipeline).tokens == 5.0
+    assert block_of(pipeline, RetryThrottlingPolicy).tokens == 5.0
     assert recorder.of(RetrySuppressed) == [
         RetrySuppressed("test", "throttling", Outcome.SERVER_ERROR)
     ]
     # below the threshold even the first failure is not retried
     assert (await pipeline.execute(make_request())).attempts == 1
-    assert _throttle(pipeline).tokens == 4.0
+    assert block_of(pipeline, RetryThrottlingPolicy).tokens == 4.0
 
 
 async def test_successes_add_token_ratio_exactly_and_reopen_retries() -> None:
     transport = FakeTransport(script={"r1": [Outcome.SERVER_ERROR] * 5})
     pipeline = make_pipeline([RETRY, ThrottlingBlock(max_tokens=10, token_ratio=0.1)], transport)
-    throttle = _throttle(pipeline)
+    throttle = block_of(pipeline, RetryThrottlingPolicy)
     await pipeline.execute(make_request())  # five failures: 5.0 tokens, no OK reached
     assert throttle.tokens == 5.0 and not throttle.allows()
     await pipeline.execute(make_request())  # OK: 5.1
@@ -59,7 +53,8 @@ async def test_only_retryable_outcomes_take_tokens() -> None:
     pipeline = make_pipeline([retry, ThrottlingBlock()], transport)
     await pipeline.execute(make_request())
     await pipeline.execute(make_request())
-    assert _throttle(pipeline).tokens == 10.0  # neither is in the retry block's retry_on
+    # neither is in the retry block's retry_on
+    assert block_of(pipeline, RetryThrottlingPolicy).tokens == 10.0
 
 
 async def test_hedges_need_tokens_above_half_too() -> None:
@@ -68,7 +63,7 @@ async def test_hedges_need_tokens_above_half_too() -> None:
     recorder = Recorder(bus)
     blocks = [HedgeBlock(delay=0.1, max_extra=1), ThrottlingBlock(max_tokens=4, token_ratio=0.5)]
     pipeline = make_pipeline(blocks, slow, bus=bus)
-    throttle = _throttle(pipeline)
+    throttle = block_of(pipeline, RetryThrottlingPolicy)
     throttle.milli_tokens = 2000  # exactly half: no hedge
     outcome = await pipeline.execute(make_request())
     assert outcome.attempts == 1 and recorder.of(HedgeLaunched) == []

@@ -7,25 +7,21 @@ request that needs a new connection sees the DNS failure.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
-from transport_fakes import StandIn, settle, stand_in
+from transport_fakes import NAME, StandIn, real_dns, settle, stand_in, transport_to
 
 from harness.client.api import AttemptResult, Request
-from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
-from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
 from harness.world.control import DnsOverride
-from harness.world.dns import DnsServer, Zone
+from harness.world.dns import Zone
 
-NAME = "dynamodb.r1.aws.test"
 ENDPOINT = "127.0.10.1"
 
 
@@ -43,34 +39,14 @@ class Rig:
 @asynccontextmanager
 async def rig(pool: PoolSettings, dns: DnsSettings | None = None) -> AsyncIterator[Rig]:
     bus = EventBus()
-    clock = Clock.for_running_loop()
     zone = Zone("aws.test", ttl=5, negative_ttl=5, bus=bus)
     zone.set_addresses(NAME, (ENDPOINT,))
     async with (
-        DnsServer(zone, "127.0.0.1", 0, rng=random.Random(1)) as dns_server,
+        real_dns(zone, bus, dns) as resolver,
         stand_in("r1", host=ENDPOINT) as server,
+        transport_to(server.port, resolver, pool, bus) as transport,
     ):
-        resolver = DnsResolver(
-            dns_server.address,
-            dns or DnsSettings(cache="none"),
-            clock=clock,
-            bus=bus,
-            strategy="s",
-        )
-        transport = HttpTransport(
-            strategy="s",
-            endpoints={"r1": NAME},
-            port=server.port,
-            resolver=resolver,
-            pool=pool,
-            clock=clock,
-            bus=bus,
-        )
-        try:
-            async with transport:
-                yield Rig(transport, zone, server)
-        finally:
-            await resolver.close()
+        yield Rig(transport, zone, server)
 
 
 @pytest.mark.looptime

@@ -5,42 +5,25 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 
 import pytest
-from transport_fakes import StandIn, StaticResolver, free_port, settle, stand_in
+from transport_fakes import (
+    NAME,
+    StandIn,
+    StaticResolver,
+    free_port,
+    settle,
+    stand_in,
+    transport_to,
+)
 
-from harness.client.api import Request, Transport
-from harness.client.transport import HttpTransport
-from harness.clock import Clock
-from harness.events import EventBus
+from harness.client.api import Request
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
-
-NAME = "dynamodb.r1.aws.test"
 
 
 def request(op: str = "get", key: str = "k1") -> Request:
     return Request(id=1, op=op, key=key, intended_start=0.0, deadline=60.0, value="v")
-
-
-@asynccontextmanager
-async def transport_to(
-    port: int, resolver: StaticResolver | None = None, pool: PoolSettings | None = None
-) -> AsyncIterator[HttpTransport]:
-    transport = HttpTransport(
-        strategy="s",
-        endpoints={"r1": NAME},
-        port=port,
-        resolver=resolver or StaticResolver({NAME: ("127.0.0.1",)}),
-        pool=pool or PoolSettings(),
-        clock=Clock.for_running_loop(),
-        bus=EventBus(),
-    )
-    typed: Transport = transport  # mypy checks HttpTransport against the Transport protocol
-    async with transport:
-        yield transport
-    assert typed is transport
 
 
 @pytest.fixture

@@ -7,17 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from transport_fakes import StandIn, StaticResolver, settle, stand_in
+from transport_fakes import NAME, StandIn, StaticResolver, settle, stand_in, transport_to
 
 from harness.client.api import Request
 from harness.client.pool import LoopClockConnector
 from harness.client.transport import HttpTransport
-from harness.clock import Clock
 from harness.events import ConnectionsChanged, EventBus
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
-
-NAME = "dynamodb.r1.aws.test"
 
 
 def request(key: str = "k") -> Request:
@@ -41,18 +38,11 @@ async def world(
     bus = EventBus()
     recorder = Recorder(bus)
     resolver = StaticResolver({NAME: ("127.0.0.1",)})
-    async with stand_in("r1") as server:
-        transport = HttpTransport(
-            strategy="s",
-            endpoints={"r1": NAME},
-            port=server.port,
-            resolver=resolver,
-            pool=pool,
-            clock=Clock.for_running_loop(),
-            bus=bus,
-        )
-        async with transport:
-            yield transport, server, resolver, recorder
+    async with (
+        stand_in("r1") as server,
+        transport_to(server.port, resolver, pool, bus) as transport,
+    ):
+        yield transport, server, resolver, recorder
 
 
 async def ok(transport: HttpTransport) -> None:

@@ -9,22 +9,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
-from transport_fakes import settle
+from transport_fakes import NAME, real_dns, settle, transport_to
 
 from harness.client.api import AttemptResult, Request
-from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
-from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.scenario.model import CapacitySpec, RegionSpec
-from harness.scenario.strategy_spec import DnsSettings, PoolSettings
+from harness.scenario.strategy_spec import PoolSettings
 from harness.scenario.types import LatencySpec
 from harness.world.control import EndpointOverride
-from harness.world.dns import DnsServer, Zone
+from harness.world.dns import Zone
 from harness.world.region import Region
 
-NAME = "dynamodb.r1.aws.test"
 ADDRESSES = ("127.0.30.1", "127.0.30.2")
 
 
@@ -44,31 +41,18 @@ async def world(
     pool: PoolSettings | None = None, spec: RegionSpec | None = None
 ) -> AsyncIterator[World]:
     bus = EventBus()
-    clock = Clock.for_running_loop()
     zone = Zone("aws.test", ttl=5, negative_ttl=5, bus=bus)
     zone.set_addresses(NAME, ADDRESSES)
     spec = spec or RegionSpec(
         name="r1", endpoints=2, rtt=0.0, service_time=LatencySpec(median=0.0, p99=0.0)
     )
     region = Region(spec, ADDRESSES, rng=random.Random(7), bus=bus)
-    async with DnsServer(zone, "127.0.0.1", 0, rng=random.Random(1)) as dns_server, region:
-        resolver = DnsResolver(
-            dns_server.address, DnsSettings(cache="none"), clock=clock, bus=bus, strategy="s"
-        )
-        transport = HttpTransport(
-            strategy="s",
-            endpoints={"r1": NAME},
-            port=region.port,
-            resolver=resolver,
-            pool=pool or PoolSettings(),
-            clock=clock,
-            bus=bus,
-        )
-        try:
-            async with transport:
-                yield World(transport, zone, region)
-        finally:
-            await resolver.close()
+    async with (
+        real_dns(zone, bus) as resolver,
+        region,
+        transport_to(region.port, resolver, pool, bus) as transport,
+    ):
+        yield World(transport, zone, region)
 
 
 @pytest.mark.looptime

@@ -1,4 +1,6 @@
-"""Test doubles for the transport tests: a stand-in DynamoDB endpoint and a static resolver.
+"""Test doubles for the transport tests: a stand-in DynamoDB endpoint, a static resolver, and the
+rigs every transport test builds: an HttpTransport for one region (r1 at NAME) and the real DNS
+server with a resolver asking it.
 
 The stand-in speaks the same protocol as harness.world.region (POST /, X-Amz-Target, awsJson1_0
 errors, x-harness-region / x-harness-version headers) with a switchable behaviour, and counts the
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,9 +21,17 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
+from harness.client.api import Transport
+from harness.client.resolver import DnsResolver
+from harness.client.transport import HttpTransport
+from harness.clock import Clock
+from harness.events import EventBus
 from harness.outcomes import Outcome
+from harness.scenario.strategy_spec import DnsSettings, PoolSettings
+from harness.world.dns import DnsServer, Zone
 
 ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
+NAME = "dynamodb.r1.aws.test"  # region r1's endpoint name in every transport test
 
 
 class FakeDnsError(OSError):
@@ -134,6 +145,49 @@ async def stand_in(region: str, host: str = "127.0.0.1") -> AsyncIterator[StandI
         yield state
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def transport_to(
+    port: int,
+    resolver: AbstractResolver | None = None,
+    pool: PoolSettings | None = None,
+    bus: EventBus | None = None,
+) -> AsyncIterator[HttpTransport]:
+    """Strategy "s"'s transport to one region, r1, at NAME:port (default: NAME is 127.0.0.1)."""
+    transport = HttpTransport(
+        strategy="s",
+        endpoints={"r1": NAME},
+        port=port,
+        resolver=resolver or StaticResolver({NAME: ("127.0.0.1",)}),
+        pool=pool or PoolSettings(),
+        clock=Clock.for_running_loop(),
+        bus=bus or EventBus(),
+    )
+    typed: Transport = transport  # mypy checks HttpTransport against the Transport protocol
+    async with transport:
+        yield transport
+    assert typed is transport
+
+
+@asynccontextmanager
+async def real_dns(
+    zone: Zone, bus: EventBus, settings: DnsSettings | None = None
+) -> AsyncIterator[DnsResolver]:
+    """The real DnsServer serving `zone` on 127.0.0.1:0 and strategy "s"'s resolver asking it
+    (no cache unless `settings` says so); both always closed."""
+    async with DnsServer(zone, "127.0.0.1", 0, rng=random.Random(1)) as server:
+        resolver = DnsResolver(
+            server.address,
+            settings or DnsSettings(cache="none"),
+            clock=Clock.for_running_loop(),
+            bus=bus,
+            strategy="s",
+        )
+        try:
+            yield resolver
+        finally:
+            await resolver.close()
 
 
 def free_port() -> int:

@@ -55,6 +55,21 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ClientEnv:
+    """What every strategy instance is built with: the transport it sends attempts on, the
+    clock and event bus, its seeded rng, the home region and all regions (home first, then by
+    round-trip time), and the deadline given to requests that carry none."""
+
+    transport: Transport
+    clock: Clock
+    bus: EventBus
+    rng: random.Random
+    home: str
+    regions: tuple[str, ...]
+    default_deadline: float
+
+
 @dataclass(slots=True)
 class Context:
     """Mutable state of one request travelling through the pipeline."""

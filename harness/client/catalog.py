@@ -282,6 +282,35 @@ def get(name: str) -> StrategySpec:
     return spec
 
 
+# The bet each strategy makes: what its authors assumed about failures (README's "premise").
+PREMISES: dict[str, str] = {
+    "naive": "Failures are rare; the caller handles them.",
+    "tenacity-fixed": "A failure is a blip: wait a moment and try again.",
+    "polly-default": "A failure is a blip lasting a couple of seconds.",
+    "expo-no-jitter": "Back off harder as failures persist.",
+    "expo-full-jitter": "Back off, and spread retries so clients do not retry in lockstep.",
+    "expo-equal-jitter": "Back off with a guaranteed minimum wait, spread over the rest.",
+    "expo-decorrelated": "Back off from the previous wait, spread widely.",
+    "aws-legacy": "What most boto3 users run without knowing: retry connection errors a lot.",
+    "aws-legacy-dynamodb": "DynamoDB is fast: many quick retries hide brief failures.",
+    "aws-standard": "Retry transient errors, but stop when most of them fail (retry quota).",
+    "aws-adaptive": "When the server throttles, slow the whole client down (CUBIC).",
+    "grpc-throttled": "Retries are fine while most calls succeed; stop at ~10 % failures.",
+    "finagle-budget": "Retries may add at most 20 % load on top of the requests.",
+    "envoy-retry": "One quick retry, bounded by a budget, is enough at the proxy.",
+    "breaker-failover": "A failing region should be skipped quickly and another used.",
+    "r4j-breaker-failover": "Only a mostly failing region (50 % of 100 calls) should be skipped.",
+    "hedged-cross-region": "Tail latency and regional failure are both solved by racing.",
+    "serve-stale-dns": "An old answer beats no answer when DNS fails (RFC 8767).",
+    "pinned-dns": "Endpoints rarely change: do not depend on DNS at run time.",
+    "active-active": "Every region serves all the time; losing one is routine.",
+}
+
+
+def premise(name: str) -> str:
+    return PREMISES.get(name, "")
+
+
 def describe() -> list[tuple[str, str, str]]:
     """(name, description, source) for every strategy, in catalog order."""
     return [(spec.name, spec.description, spec.source) for spec in _CATALOG]

@@ -4,43 +4,32 @@ A FactoryStrategy names `package.module:factory`; the factory is called as
 `factory(name, scenario)` and returns either a StrategySpec (built like a catalog strategy,
 under the name the scenario gave it) or an object with
 
-    build(*, transport, clock, bus, rng, home, regions, default_deadline) -> executor
+    build(env: harness.client.api.ClientEnv) -> executor
 
-where the executor has `async def execute(request) -> RequestOutcome`. Every failure to import,
-call or check it is a StrategyError with one line naming the strategy and the import path.
+where env (transport, clock, bus, rng, home, regions, default_deadline) is what every strategy
+instance is built with, and the executor has `async def execute(request) -> RequestOutcome`.
+Every failure to import, call or check it is a StrategyError with one line naming the strategy
+and the import path.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from harness.client import catalog
-from harness.client.api import Transport
+from harness.client.api import ClientEnv
 from harness.client.pipeline import Executor, build_pipeline
-from harness.clock import Clock
 from harness.errors import StrategyError
-from harness.events import EventBus
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
 
 
 class StrategyBuilder(Protocol):
-    def build(
-        self,
-        *,
-        transport: Transport,
-        clock: Clock,
-        bus: EventBus,
-        rng: random.Random,
-        home: str,
-        regions: tuple[str, ...],
-        default_deadline: float,
-    ) -> Executor: ...
+    def build(self, env: ClientEnv) -> Executor: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,44 +88,17 @@ def load_factory(ref: FactoryStrategy, scenario: Scenario) -> Resolved:
         return UserStrategy(ref.name, ref.description, ref.factory, made)
     raise StrategyError(
         f"{where}: the factory returned {type(made).__name__}, "
-        "expected a StrategySpec or an object with build(...)"
+        "expected a StrategySpec or an object with build(env)"
     )
 
 
-def build_executor(
-    strategy: Resolved,
-    *,
-    transport: Transport,
-    clock: Clock,
-    bus: EventBus,
-    rng: random.Random,
-    home: str,
-    regions: tuple[str, ...],
-    default_deadline: float,
-) -> Executor:
+def build_executor(strategy: Resolved, env: ClientEnv) -> Executor:
     """One strategy instance, whichever way it was defined."""
     if isinstance(strategy, StrategySpec):
-        return build_pipeline(
-            strategy,
-            transport=transport,
-            clock=clock,
-            bus=bus,
-            rng=rng,
-            home=home,
-            regions=regions,
-            default_deadline=default_deadline,
-        )
+        return build_pipeline(strategy, env)
     where = f"strategy {strategy.name!r} ({strategy.factory})"
     try:
-        executor = strategy.builder.build(
-            transport=transport,
-            clock=clock,
-            bus=bus,
-            rng=rng,
-            home=home,
-            regions=regions,
-            default_deadline=default_deadline,
-        )
+        executor = strategy.builder.build(env)
     except Exception as exc:
         raise StrategyError(f"{where}: build() raised {_one_line(exc)}") from exc
     if not inspect.iscoroutinefunction(getattr(executor, "execute", None)):

@@ -12,16 +12,14 @@ handed to every request as ctx.retry_gates, so retry and hedge blocks can ask th
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.client.api import AttemptResult, Context, Next, Policy, Request, RetryGate, Transport
+from harness.client.api import AttemptResult, ClientEnv, Context, Next, Policy, Request, RetryGate
 from harness.client.policies import BLOCK_TYPES, GATE_KINDS, BlockEnv, BreakerPolicy
-from harness.clock import Clock
 from harness.errors import StrategyError
-from harness.events import AttemptFinished, EventBus
+from harness.events import AttemptFinished
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import BreakerBlock, StrategySpec
 
@@ -52,29 +50,15 @@ def _bind(block: Policy, inner: Next) -> Next:
 
 
 class Pipeline:
-    def __init__(
-        self,
-        spec: StrategySpec,
-        blocks: dict[str, Policy],
-        *,
-        transport: Transport,
-        clock: Clock,
-        bus: EventBus,
-        rng: random.Random,
-        home: str,
-        regions: tuple[str, ...],
-        default_deadline: float,
-    ) -> None:
+    def __init__(self, spec: StrategySpec, blocks: dict[str, Policy], env: ClientEnv) -> None:
         self.spec = spec
         self.name = spec.name
         self.blocks = blocks  # kind → block object, for telemetry and tests
-        self._transport = transport
-        self._clock = clock
-        self._bus = bus
-        self._rng = rng
-        self._home = home
-        self._regions = regions
-        self._default_deadline = default_deadline
+        self._env = env
+        # The terminal reads these on every attempt: one attribute lookup, not two.
+        self._transport = env.transport
+        self._clock = env.clock
+        self._bus = env.bus
         self._gates: tuple[RetryGate, ...] = tuple(
             block  # type: ignore[misc]  # the GATE_KINDS classes implement RetryGate
             for kind, block in blocks.items()
@@ -87,17 +71,18 @@ class Pipeline:
 
     async def execute(self, request: Request) -> RequestOutcome:
         """Run one request through the blocks; never raises except CancelledError."""
+        env = self._env
         if not math.isfinite(request.deadline):
-            request.deadline = request.intended_start + self._default_deadline
+            request.deadline = request.intended_start + env.default_deadline
         ctx = Context(
             request=request,
             strategy=self.name,
-            home=self._home,
-            regions=self._regions,
-            region=self._home,
-            clock=self._clock,
-            bus=self._bus,
-            rng=self._rng,
+            home=env.home,
+            regions=env.regions,
+            region=env.home,
+            clock=env.clock,
+            bus=env.bus,
+            rng=env.rng,
             retry_gates=self._gates,
         )
         result = await self._chain(ctx)
@@ -143,39 +128,20 @@ def _check_composition(spec: StrategySpec) -> None:
             )
 
 
-def build_pipeline(
-    spec: StrategySpec,
-    *,
-    transport: Transport,
-    clock: Clock,
-    bus: EventBus,
-    rng: random.Random,
-    home: str,
-    regions: tuple[str, ...],
-    default_deadline: float,
-) -> Pipeline:
-    """One strategy instance: fresh block objects (fresh shared state) around `transport`."""
+def build_pipeline(spec: StrategySpec, env: ClientEnv) -> Pipeline:
+    """One strategy instance: fresh block objects (fresh shared state) around env.transport."""
+    home, regions = env.home, env.regions
     if not regions or home not in regions:
         raise StrategyError(f"strategy {spec.name!r}: home region {home!r} not in {regions!r}")
     _check_composition(spec)
     breaker_options = next((b for b in spec.blocks if isinstance(b, BreakerBlock)), None)
-    env = BlockEnv(spec.name, clock, bus, home, regions, spec)
-    breaker = BreakerPolicy(breaker_options, env) if breaker_options is not None else None
-    env = BlockEnv(spec.name, clock, bus, home, regions, spec, breaker)
+    block_env = BlockEnv(spec.name, env.clock, env.bus, home, regions, spec)
+    breaker = BreakerPolicy(breaker_options, block_env) if breaker_options is not None else None
+    block_env = BlockEnv(spec.name, env.clock, env.bus, home, regions, spec, breaker)
     blocks: dict[str, Policy] = {}
     for options in spec.blocks:
         if options.kind == "breaker" and breaker is not None:
             blocks["breaker"] = breaker
             continue
-        blocks[options.kind] = BLOCK_TYPES[options.kind](options, env)
-    return Pipeline(
-        spec,
-        blocks,
-        transport=transport,
-        clock=clock,
-        bus=bus,
-        rng=rng,
-        home=home,
-        regions=regions,
-        default_deadline=default_deadline,
-    )
+        blocks[options.kind] = BLOCK_TYPES[options.kind](options, block_env)
+    return Pipeline(spec, blocks, env)

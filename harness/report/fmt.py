@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from harness.compare.model import METRIC_BY_KEY, Comparison, MetricInfo, RunInfo
+from harness.compare.model import (
+    FAULT_METRICS,
+    METRIC_BY_KEY,
+    Comparison,
+    FaultWindowRow,
+    MetricInfo,
+    RunInfo,
+)
 from harness.compare.slo import violated_metrics
 from harness.compare.stats import Stat
 
@@ -108,10 +115,43 @@ def run_status(run: RunInfo) -> str:
     return ", ".join(parts) or "ok"
 
 
+def repeats_text(c: Comparison) -> str:
+    return f"{c.repeats} repeats, mean ± 95 % CI (Student t)" if c.repeats > 1 else "1 run"
+
+
 def summary_line(c: Comparison) -> str:
-    repeats = f"{c.repeats} repeats, mean ± 95 % CI (Student t)" if c.repeats > 1 else "1 run"
     baseline = f"baseline `{c.baseline}`"
-    return f"Scenario `{c.scenario}` — {repeats}; {baseline}; home region {c.home_region}."
+    return f"Scenario `{c.scenario}` — {repeats_text(c)}; {baseline}; home region {c.home_region}."
+
+
+def slo_status(c: Comparison) -> str | None:
+    """The SLO gates in one sentence, or None when some were violated (reports list them)."""
+    if not c.slos:
+        return "SLO gates: none defined."
+    if not c.violations:
+        return f"SLO gates: all passed ({len(c.slos)} strategies checked)."
+    return None
+
+
+def fault_span(fault: FaultWindowRow) -> str:
+    start, end = fault.start.mean, fault.end.mean
+    return f"{start:.1f} s → {end:.1f} s" if start is not None and end is not None else MISSING
+
+
+FAULT_HEAD = ("strategy", "requests", "avail", "first success s", "recovery s")
+
+
+def fault_rows(c: Comparison, fault: FaultWindowRow) -> list[list[str]]:
+    """One row per strategy measured in the fault window, in scoreboard order (FAULT_HEAD)."""
+    rows = []
+    for row in c.rows:
+        s = fault.strategies.get(row.strategy)
+        if s is None:
+            continue
+        stats = (s.availability, s.time_to_first_success_s, s.recovery_s)
+        texts = [stat_text(st, info) for st, info in zip(stats, FAULT_METRICS, strict=True)]
+        rows.append([row.strategy, str(s.requests), *texts])
+    return rows
 
 
 def ratio_legend(c: Comparison) -> list[str]:

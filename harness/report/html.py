@@ -6,15 +6,19 @@ import base64
 from collections.abc import Mapping, Sequence
 from html import escape
 
-from harness.compare.model import FAULT_METRICS, METRIC_BY_KEY, Comparison
+from harness.compare.model import METRIC_BY_KEY, Comparison
 from harness.report.fmt import (
+    FAULT_HEAD,
     RANK_TEXT,
     bad_cells,
     cell,
     columns,
+    fault_rows,
+    fault_span,
     ratio_legend,
+    repeats_text,
     run_status,
-    stat_text,
+    slo_status,
 )
 
 CHART_TITLES = {
@@ -65,7 +69,7 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
             for col in cols
         ]
         rows.append(("saturated" if row.saturated else "", cells))
-    repeats = f"{c.repeats} repeats, mean ± 95 % CI (Student t)" if c.repeats > 1 else "1 run"
+    repeats = repeats_text(c)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -101,10 +105,9 @@ def _legend(c: Comparison, keys: Sequence[str]) -> str:
 
 
 def _slos(c: Comparison) -> str:
-    if not c.slos:
-        return '<p class="note">SLO gates: none defined.</p>'
-    if not c.violations:
-        return f'<p class="note">SLO gates: all passed ({len(c.slos)} strategies checked).</p>'
+    status = slo_status(c)
+    if status is not None:
+        return f'<p class="note">{escape(status)}</p>'
     items = "".join(f"<li>{escape(v.message)}</li>" for v in c.violations)
     return f'<h2>SLO violations ({len(c.violations)})</h2><ul class="violations">{items}</ul>'
 
@@ -112,22 +115,13 @@ def _slos(c: Comparison) -> str:
 def _faults(c: Comparison) -> str:
     parts = []
     for fault in c.faults:
-        start, end = fault.start.mean, fault.end.mean
-        span = f"{start:.1f} s → {end:.1f} s" if start is not None and end is not None else "—"
+        span = fault_span(fault)
         parts.append(f"<h2>Fault {fault.index + 1}: {escape(fault.label)}, {escape(span)}</h2>")
-        rows = []
-        for row in c.rows:
-            s = fault.strategies.get(row.strategy)
-            if s is None:
-                continue
-            stats = (s.availability, s.time_to_first_success_s, s.recovery_s)
-            texts = [stat_text(st, info) for st, info in zip(stats, FAULT_METRICS, strict=True)]
-            rows.append(
-                ("", [("name", row.strategy), ("", str(s.requests))] + [("", t) for t in texts])
-            )
-        parts.append(
-            _table(["strategy", "requests", "avail", "first success s", "recovery s"], rows)
-        )
+        rows = [
+            ("", [("name", strategy), *(("", text) for text in texts)])
+            for strategy, *texts in fault_rows(c, fault)
+        ]
+        parts.append(_table(FAULT_HEAD, rows))
     return "\n".join(parts)
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.compare.model import FAULT_METRICS, METRIC_BY_KEY, Comparison, FaultWindowRow
+from harness.compare.model import METRIC_BY_KEY, Comparison, FaultWindowRow
 from harness.report.fmt import (
-    MISSING,
+    FAULT_HEAD,
     RANK_TEXT,
     bad_cells,
     cell,
     columns,
+    fault_rows,
+    fault_span,
     ratio_legend,
     run_status,
-    stat_text,
+    slo_status,
     summary_line,
 )
 
@@ -80,29 +82,16 @@ def _legend(c: Comparison, keys: Sequence[str]) -> list[str]:
 
 
 def _slo_section(c: Comparison) -> list[str]:
-    if not c.slos:
-        return ["SLO gates: none defined."]
-    if not c.violations:
-        return [f"SLO gates: all passed ({len(c.slos)} strategies checked)."]
+    status = slo_status(c)
+    if status is not None:
+        return [status]
     lines = [f"## SLO violations ({len(c.violations)})", ""]
     lines += [f"- {v.message}" for v in c.violations]
     return lines
 
 
 def _fault_section(c: Comparison, fault: FaultWindowRow) -> list[str]:
-    start, end = fault.start.mean, fault.end.mean
-    span = f"{start:.1f} s → {end:.1f} s" if start is not None and end is not None else MISSING
     until = "" if fault.reverted else " (not reverted before the end)"
+    span = fault_span(fault)
     lines = [f"## Fault {fault.index + 1}: `{fault.fault}` on {fault.target}, {span}{until}", ""]
-    rows = []
-    for row in c.rows:
-        s = fault.strategies.get(row.strategy)
-        if s is None:
-            continue
-        stats = (s.availability, s.time_to_first_success_s, s.recovery_s)
-        rows.append(
-            [row.strategy, str(s.requests)]
-            + [stat_text(st, info) for st, info in zip(stats, FAULT_METRICS, strict=True)]
-        )
-    head = ["strategy", "requests", "avail", "first success s", "recovery s"]
-    return lines + _table(head, rows)
+    return lines + _table(FAULT_HEAD, fault_rows(c, fault))

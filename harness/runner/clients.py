@@ -6,8 +6,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from harness.client.api import Request
-from harness.client.pipeline import build_pipeline
+from harness.client.api import AttemptResult, ClientEnv, Request
+from harness.client.factory import build_executor
+from harness.client.pipeline import RequestOutcome
 from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
@@ -82,56 +83,42 @@ class StrategyClient:
             bus=self._bus,
         )
         await self._transport.start()
-        options: dict[str, Any] = {
-            "transport": self._transport,
-            "clock": self._clock,
-            "bus": self._bus,
-            "rng": random.Random(f"{self._seed}:{self.name}:policies"),
-            "home": self._scenario.home_region,
-            "regions": regions_by_distance(self._scenario),
-            "default_deadline": self._scenario.clients.deadline,
-        }
-        if isinstance(self._strategy, StrategySpec):
-            self._pipeline = build_pipeline(self._strategy, **options)
-        else:
-            self._pipeline = self._strategy.build(**options)
+        env = ClientEnv(
+            transport=self._transport,
+            clock=self._clock,
+            bus=self._bus,
+            rng=random.Random(f"{self._seed}:{self.name}:policies"),
+            home=self._scenario.home_region,
+            regions=regions_by_distance(self._scenario),
+            default_deadline=self._scenario.clients.deadline,
+        )
+        self._pipeline = build_executor(self._strategy, env)
 
     async def execute(self, request: Request) -> None:
         start = self._clock.measure()
-        result = await self._pipeline.execute(request)
-        end = self._clock.measure()
-        final = result.result
+        done = await self._pipeline.execute(request)
+        self._finished(request, done, start, self._clock.measure())
+
+    def _shed(self, request: Request) -> None:
+        """Not sent: the generator was over its in-flight limit (the run is saturated)."""
+        now = self._clock.measure()
+        shed = RequestOutcome(AttemptResult(Outcome.SHED, self._scenario.home_region), 0, (), None)
+        self._finished(request, shed, now, now)
+
+    def _finished(self, request: Request, done: RequestOutcome, start: float, end: float) -> None:
         self._bus.emit(
             RequestFinished(
                 strategy=self.name,
                 op=request.op,
                 key_hash=key_hash(request.key),
-                outcome=final.outcome,
-                attempts=result.attempts,
-                regions_tried=tuple(result.regions_tried),
-                region_served=result.region_served,
-                status=final.status,
+                outcome=done.result.outcome,
+                attempts=done.attempts,
+                regions_tried=tuple(done.regions_tried),
+                region_served=done.region_served,
+                status=done.result.status,
                 intended_start=request.intended_start,
                 start=start,
                 end=end,
-            )
-        )
-
-    def _shed(self, request: Request) -> None:
-        now = self._clock.measure()
-        self._bus.emit(
-            RequestFinished(
-                strategy=self.name,
-                op=request.op,
-                key_hash=key_hash(request.key),
-                outcome=Outcome.SHED,
-                attempts=0,
-                regions_tried=(),
-                region_served=None,
-                status=None,
-                intended_start=request.intended_start,
-                start=now,
-                end=now,
             )
         )
 
