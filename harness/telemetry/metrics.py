@@ -11,7 +11,7 @@ in dicts keyed by label tuples: `.labels(...)` costs 2-3 µs per call, a dict lo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -169,6 +169,28 @@ class Telemetry:
         """Publish every phase at 0 from the start, so dashboards show the whole list."""
         for name in names:
             self.phase(name).set(1.0 if name == self._phase_now else 0.0)
+
+    def declare_strategy(
+        self, strategy: str, regions: Sequence[str], blocks: Collection[str] = ()
+    ) -> None:
+        """Publish a strategy's rare-event counters at 0 before the run, for the blocks it has
+        ("hedge", "failover", "breaker"), and its circuits as closed. A counter series born at 1
+        has no increase Prometheus can see: a failover that happens once in a run would never
+        show in rate() (Prometheus instrumentation guide: initialise known label values)."""
+        if "hedge" in blocks:
+            for region in regions:
+                self.hedges(strategy, region)
+        if "failover" in blocks:
+            for source in regions:
+                self.failbacks(strategy, source)
+                for region in regions:
+                    if region != source:
+                        self.failovers(strategy, source, region)
+        if "breaker" in blocks:
+            for region in regions:
+                self.breaker_state(strategy, region).set(BREAKER_STATE_VALUES["closed"])
+                for state in BREAKER_STATE_VALUES:
+                    self.breaker_transitions(strategy, region, state)
 
     # ---- event handlers (hot path: requests and attempts) ------------------------------------
 
