@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -29,12 +30,24 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 EXIT_INVALID = 2
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line; the traceback on request
+        if os.environ.get("HARNESS_DEBUG"):
+            raise
+        print(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(a bug in the harness; HARNESS_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(EXIT_INTERNAL)
 
 
 def _fail(error: HarnessError) -> NoReturn:
