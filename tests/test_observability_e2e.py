@@ -1,10 +1,11 @@
 """End to end, in real time: a REAL `harness run` serves /metrics while a REAL Prometheus scrapes it
 every second; afterwards every expression of every dashboard (panels, annotations, the strategy
-variable) must return data over the run's window.
+variable) must return data over the run's window, and not only zeros.
 
 The scenario is built so that every panel has something to show: a DNS outage (failures, stale
-DNS answers, hedges, breaker and failover, then failback), throttling and 5xx answers after it (the
-adaptive limiter engages, retry gates refuse), replication between two regions (lag, stale reads).
+DNS answers, hedges, a breaker opening, failover, then failback), throttling, an overloaded region
+and 5xx answers after it (the adaptive limiter engages, retry gates refuse, work is queued and
+dropped), replication between two regions (lag, stale reads, lost writes).
 
 Needs the `prometheus` binary on PATH (skipped otherwise; CI installs it). Real time is the point
 here: Prometheus stamps samples with wall-clock time and scrapes on its own schedule.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import shutil
 import socket
 import sys
@@ -22,49 +24,55 @@ from pathlib import Path
 
 import pytest
 from clitools import ENV
+from prometheus_client import CollectorRegistry
 
+from harness.events import EventBus, FailoverHappened
 from harness.telemetry.dashboards import all_dashboards
-from harness.telemetry.dashcheck import check_dashboards_against
+from harness.telemetry.dashcheck import check_dashboards_against, to_promql
+from harness.telemetry.metrics import Telemetry
+from harness.telemetry.panels import Json, queries
 from harness.telemetry.prometheus import Prometheus
 
-pytestmark = [
-    pytest.mark.prometheus,
-    pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("prometheus") is None, reason="prometheus not on PATH"),
-]
+needs_prometheus = pytest.mark.skipif(
+    shutil.which("prometheus") is None, reason="prometheus not on PATH"
+)
 
 # Prometheus's first scrape comes ~5 s after it starts (reference/libraries.md) and the harness
-# needs ~1 s to start its worlds, so the first ~4 s of the run go unscraped: nothing the dashboards
-# need happens only then. Faults start at 4 s; everything they cause stays visible (counters keep
-# their totals, gauges their last value) until the run ends.
+# needs ~1 s to start its worlds, so the first ~4-5 s of the run go unscraped. Faults start at 6 s:
+# a counter must be scraped before its first increment, or rate() never sees that increment.
 SCENARIO = """
 name: observability-e2e
-description: every dashboard panel gets data in 14 s of real time
+description: every dashboard panel gets data in 16 s of real time
 seed: 5
-duration: 14s
+duration: 16s
 dns: {ttl: 1s, negative_ttl: 1s}
 regions:
-  - {name: us-east-1, endpoints: 2, rtt: 1ms, connections: {max_age: 2s}}
+  - name: us-east-1
+    endpoints: 2
+    rtt: 1ms
+    service_time: {median: 40ms, p99: 100ms}   # one slot serves ~22/s: the cut below overloads it
+    drop_abandoned: true
+    connections: {max_age: 2s}                 # servers recycle connections
   - {name: us-west-2, endpoints: 2, rtt: 20ms, connections: {max_age: 2s}}
 replication: {lag: {median: 500ms, p99: 2s}}
 clients:
   rate: 30/s
   deadline: 2s
   ops: {get: 0.6, put: 0.3, update: 0.1}
-  keys: {count: 50, distribution: zipf, zipf_s: 1.2}   # hot keys: stale reads after failover
+  keys: {count: 50, distribution: zipf, zipf_s: 1.2}   # hot keys: stale reads and lost writes
 strategies:
   - naive                 # failures by outcome class
-  - aws-adaptive          # retry quota tokens, client rate limiter (engages on throttling)
-  - hedged-cross-region   # hedges (a DNS failure hedges at once), abandoned work
+  - aws-adaptive          # retry quota tokens; client rate limiter (engages on throttling)
+  - hedged-cross-region   # hedges (a DNS failure hedges at once); queued work its client left
   - serve-stale-dns       # stale DNS answers
   - finagle-budget        # retry budget tokens
   - grpc-throttled        # gRPC retry-throttling tokens
-  - name: fast-breaker-failover   # breaker-failover, scaled so failover AND failback fit in 14 s
-    description: per-region breaker driving failover, with a 1 s break and a 1 s failback
+  - name: fast-breaker-failover   # breaker-failover scaled so failover AND failback fit the run
+    description: per-region breaker driving failover, 1 s break, failback at the first good probe
     blocks:
       - {kind: timeout, attempt: 500ms}
       - {kind: retry, max_attempts: 2, backoff: full_jitter, base: 50ms, cap: 1s}
-      - {kind: failover, health: breaker, failback_after: 1s, probe_interval: 1s}
+      - {kind: failover, health: breaker, failback_after: 0s, probe_interval: 500ms}
       - kind: breaker
         window: time
         sampling_duration: 5s
@@ -74,21 +82,29 @@ strategies:
 run: {clock: real}
 phases:
   - {name: steady, at: 0s}
-  - {name: dns-outage, at: 4s}
-  - {name: throttled, at: 10s}
-  - {name: errors, at: 12s}
+  - {name: dns-outage, at: 6s}
+  - {name: recovery, at: 11s}
+  - {name: overload, at: 12s}
 timeline:
-  - {fault: dns.nodata, target: us-east-1, at: 4s, duration: 6s}
-  - {fault: endpoint.errors, target: us-east-1, at: 10s, duration: 2s, status: throttling,
+  - {fault: dns.nodata, target: us-east-1, at: 6s, duration: 5s}
+  - {fault: endpoint.errors, target: us-east-1, at: 12s, duration: 2s, status: throttling,
      rate: 0.3}
-  - {fault: endpoint.errors, target: us-east-1, at: 12s, duration: 1.5s, status: 503, rate: 0.2}
+  - {fault: endpoint.throttle, target: us-east-1, at: 13s, duration: 2s, fraction: 0.02}
+  - {fault: endpoint.errors, target: us-east-1, at: 14s, duration: 1.5s, status: 503, rate: 0.2}
 """
 
-# Panels that may legitimately show nothing in this run, each with the reason. Substrings of the
-# locations check_dashboards_against reports ("<dashboard> / <panel> / <refId>").
+# Locations (substrings of "<dashboard> / <panel> / <refId>") that may return no data at all, each
+# with its reason. None: every expression has series in this run.
 ALLOW_EMPTY: dict[str, str] = {}
 
-RUN_TIMEOUT = 40.0  # seconds; the run itself takes ~15 s
+# Locations whose series may stay at 0 for the whole run, each with its reason.
+ALLOW_ALL_ZERO: dict[str, str] = {
+    "Generator in flight and saturation / B": "harness_generator_saturated is 1 only while the "
+    "generator cannot keep up; a run that keeps up shows 0 throughout",
+}
+
+RUN_TIMEOUT = 40.0  # seconds; the run itself takes ~17 s
+MIN_SCRAPES = 9  # of the ~13 a 1 s interval gives between the first scrape and the run's end
 
 
 def free_loopback_port() -> int:
@@ -97,40 +113,101 @@ def free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def harness_run(*args: str | Path) -> tuple[int, str, str]:
+async def harness_run(*args: str | Path) -> tuple[int, str]:
+    """`harness run ARGS` in a subprocess: (exit code, its output); killed after RUN_TIMEOUT."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "harness", "run", *map(str, args),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=ENV,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
     )  # fmt: skip
     try:
         async with asyncio.timeout(RUN_TIMEOUT):
-            out, err = await proc.communicate()
+            output, _ = await proc.communicate()
     finally:
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
     assert proc.returncode is not None
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+    return proc.returncode, output.decode(errors="replace")
 
 
+async def all_zero(prom: Prometheus, dashboards: list[Json], start: float, end: float) -> list[str]:
+    """Locations whose expression has no value other than 0 (or NaN) over [start, end]."""
+    flat: list[str] = []
+    for dash in dashboards:
+        for where, expr in queries(dash):
+            series = await prom.query_range(to_promql(expr), start, end, 1.0)
+            values = (v for s in series for _, v in s.values)
+            if not any(v != 0 and not math.isnan(v) for v in values):
+                flat.append(where)
+    return flat
+
+
+def tolerated(where: str, allowed: dict[str, str]) -> bool:
+    return any(key in where for key in allowed)
+
+
+@pytest.mark.prometheus
+@pytest.mark.slow
+@needs_prometheus
 async def test_a_real_run_gives_every_dashboard_panel_data(tmp_path: Path) -> None:
     scenario = tmp_path / "observability.yaml"
     scenario.write_text(SCENARIO)
     out = tmp_path / "run"
     target = f"127.0.0.1:{free_loopback_port()}"
     dashboards = list(all_dashboards().values())
+    # Prometheus first: its first scrape comes ~5 s after it starts, so every second lost here
+    # is a second of the run it does not see.
     async with Prometheus([target]) as prom:
         started = time.time()
-        code, stdout, stderr = await harness_run(
+        code, output = await harness_run(
             scenario, "--clock", "real", "--metrics-addr", target, "--out", out, "--no-progress"
         )
-        assert code == 0, stdout + stderr
-        window = time.time() - started + 2.0
-        scrapes = await prom.query(f"sum_over_time(up[{round(window)}s])")
+        ended = time.time()
+        assert code == 0, output
+        window = ended - started + 2.0
+        scrapes = await prom.query(f'sum_over_time(up{{instance="{target}"}}[{window:.0f}s])')
         problems = await check_dashboards_against(
             prom, dashboards, lookback=window, allow_empty=ALLOW_EMPTY
         )
+        flat = await all_zero(prom, dashboards, started, ended + 2.0)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["clock"] == "real"
-    assert scrapes and scrapes[0].value >= 8, "Prometheus scraped the run too rarely"
+    assert summary["clock"] == "real" and summary["elapsed"] >= 16.0
+    assert scrapes and scrapes[0].value >= MIN_SCRAPES, "Prometheus scraped the run too rarely"
     assert problems == [], "\n".join(problems)
+    assert [w for w in flat if not tolerated(w, ALLOW_ALL_ZERO)] == []
+
+
+def test_allow_lists_name_real_locations() -> None:
+    """An allow-list entry that matches nothing would silently stop covering what it claims."""
+    locations = [where for dash in all_dashboards().values() for where, _ in queries(dash)]
+    for key in (*ALLOW_EMPTY, *ALLOW_ALL_ZERO):
+        assert any(key in where for where in locations), key
+
+
+def test_declared_strategy_counters_start_at_zero() -> None:
+    """A series born at 1 has no increase Prometheus can see: a failover that happens once would
+    never show in rate(). Declared strategies publish their rare-event counters at 0."""
+    registry, bus = CollectorRegistry(), EventBus()
+    telemetry = Telemetry(registry, bus)
+    regions = ("us-east-1", "us-west-2")
+    telemetry.declare_strategy("fo", regions, {"failover", "breaker", "hedge", "retry"})
+    telemetry.declare_strategy("plain", regions, {"retry"})
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    east, west = regions
+    assert sample("harness_failovers_total", strategy="fo", source=east, region=west) == 0.0
+    assert sample("harness_failovers_total", strategy="fo", source=east, region=east) is None
+    assert sample("harness_failbacks_total", strategy="fo", region=east) == 0.0
+    assert sample("harness_hedges_total", strategy="fo", region=west) == 0.0
+    assert sample("harness_breaker_state", strategy="fo", region=west) == 0.0  # closed
+    for state in ("closed", "half_open", "open"):
+        assert (
+            sample("harness_breaker_transitions_total", strategy="fo", region=east, state=state)
+            == 0.0
+        )
+    for name in ("harness_failbacks_total", "harness_hedges_total", "harness_breaker_state"):
+        assert sample(name, strategy="plain", region=east) is None  # nothing it cannot do
+    bus.emit(FailoverHappened("fo", east, west))
+    assert sample("harness_failovers_total", strategy="fo", source=east, region=west) == 1.0

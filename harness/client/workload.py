@@ -100,7 +100,8 @@ class OpenLoopGenerator:
         self._clock = clock
         self._execute = execute
         self._on_shed = on_shed
-        self.send_lag = LatencyHistogram()
+        # read at every /metrics scrape: cheap shape (2 digits, 1 minute range; see latency.py)
+        self.send_lag = LatencyHistogram(max_seconds=60.0, significant_digits=2)
         self.in_flight = 0
         self.peak_in_flight = 0
         self.sent = 0
