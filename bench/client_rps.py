@@ -1,20 +1,23 @@
 """Requests/s of the harness's client pool (full pipeline + metrics) vs a bare aiohttp loop.
 
     /work/venv/bin/python bench/client_rps.py [--seconds 3] [--rounds 5] [--concurrency 64]
-        [--strategies naive,aws-standard,breaker-failover] [--locust-python PATH]
+        [--strategies naive,aws-standard,breaker-failover] [--layers] [--locust-python PATH]
 
 DESIGN target: "with the full strategy pipeline and metrics, requests/s >= 90 % of a bare aiohttp
 loop against the same endpoint on the same cores". One region's endpoint (zero rtt and service
 time) is served by `python -m harness world` in a child process (one core); this process is the
-client (the other core). 64 closed-loop workers, keep-alive, pool of 64 connections:
+client (the other core). 64 closed-loop workers, keep-alive (so at most 64 connections):
 
 - bare aiohttp: one ClientSession POSTing GetItem to the endpoint's address (no DNS, no timeout);
 - each strategy: the client pool exactly as harness.runner builds it (StrategyClient: DnsResolver
   with its TTL cache asking the world's DNS server, HttpTransport, build_pipeline) plus what the
   runner subscribes to RequestFinished: Telemetry (Prometheus), RunStats, TimeSeries, the gzip
   request-record writer;
-- Locust FastHttpUser (optional: --locust-python, a Python with locust installed), as a library
-  in its own process, measured in the same window.
+- --layers: HttpTransport.send alone (DnsResolver + transport), and the first strategy without
+  the runner's consumers / without the request-record writer, to attribute the overhead;
+- Locust FastHttpUser (optional: --locust-python, a Python with locust installed, e.g.
+  `python3 -m venv /tmp/locust-venv && /tmp/locust-venv/bin/pip install locust`), as a library
+  in its own process, 64 users, measured in the same kind of window.
 
 Cases alternate within each round (order rotated per round); the machine is shared, so medians
 of per-round ratios are reported, and requests per client CPU second (time.process_time of the
@@ -44,24 +47,35 @@ from typing import Any, cast
 import aiohttp
 from prometheus_client import CollectorRegistry
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.client import catalog
 from harness.client.api import Request
 from harness.client.dynamo_client import CONTENT_TYPE, TARGETS, encode
+from harness.client.resolver import DnsResolver
+from harness.client.transport import HttpTransport
 from harness.clock import Clock
 from harness.events import EventBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.runner.clients import StrategyClient
 from harness.scenario import load_scenario
 from harness.scenario.model import Scenario
+from harness.scenario.strategy_spec import DnsSettings, PoolSettings
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
 from harness.telemetry.summary import RunStats
 from harness.telemetry.timeseries import TimeSeries
 from harness.world.world import World
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TRANSPORT_ONLY = "HttpTransport.send only"
+ALL_CONSUMERS = ("telemetry", "stats", "series", "records")
+# --layers: the first strategy with fewer of the runner's RequestFinished consumers
+LAYERS = {
+    " (pipeline, no metrics)": (),
+    " (metrics, no request records)": ("telemetry", "stats", "series"),
+}
 
 ONE_REGION = """name: bench-one-region
 duration: {duration}
@@ -136,7 +150,7 @@ class RemoteWorld:
 
     def __init__(self, info: dict[str, Any]) -> None:
         self.dns = SimpleNamespace(host=info["dns"]["host"], port=info["dns"]["port"])
-        self._names = {region: r["name"] for region, r in info["regions"].items()}
+        self._names: dict[str, str] = {region: r["name"] for region, r in info["regions"].items()}
         self.regions = dict.fromkeys(self._names)
         self.http_port = next(iter(info["regions"].values()))["port"]
 
@@ -152,16 +166,23 @@ class Pool:
     client: StrategyClient
     bus: EventBus
     telemetry: Telemetry
+    stats: RunStats
     finished: list[int]  # [all, ok]
 
 
 @asynccontextmanager
 async def harness_pool(
-    strategy: str, scenario: Scenario, info: dict[str, Any], records_dir: Path
+    strategy: str,
+    scenario: Scenario,
+    info: dict[str, Any],
+    records_dir: Path,
+    *,
+    consumers: tuple[str, ...] = ALL_CONSUMERS,
 ) -> AsyncIterator[Pool]:
+    """`consumers`: which of the runner's subscribers to attach (all of them by default)."""
     clock = Clock.for_running_loop()
     bus = EventBus()
-    telemetry = Telemetry(CollectorRegistry(), bus)
+    telemetry = Telemetry(CollectorRegistry(), bus if "telemetry" in consumers else EventBus())
     world = cast(World, RemoteWorld(info))
     client = StrategyClient(
         strategy,
@@ -185,11 +206,17 @@ async def harness_pool(
         finished[0] += 1
         finished[1] += event.outcome is Outcome.OK
 
-    for consumer in (stats.add, series.add, records.write, count):
-        bus.subscribe(RequestFinished, consumer)
+    for kind, consumer in (
+        ("stats", stats.add),
+        ("series", series.add),
+        ("records", records.write),
+    ):
+        if kind in consumers:
+            bus.subscribe(RequestFinished, consumer)
+    bus.subscribe(RequestFinished, count)
     await client.start()
     try:
-        yield Pool(client, bus, telemetry, finished)
+        yield Pool(client, bus, telemetry, stats, finished)
     finally:
         telemetry.finish_run()
         await client.close()
@@ -268,16 +295,61 @@ async def run_bare(info: dict[str, Any], seconds: float, concurrency: int) -> Ru
                 counts[1] += response.status == 200
 
         return await drive(
-            send, lambda: (counts[0], counts[1]), info["pid"], seconds=seconds, concurrency=concurrency
+            send,
+            lambda: (counts[0], counts[1]),
+            info["pid"],
+            seconds=seconds,
+            concurrency=concurrency,
         )
+
+
+async def run_transport(info: dict[str, Any], seconds: float, concurrency: int) -> Run:
+    """Layer: DnsResolver + HttpTransport.send only, no pipeline, no events consumed."""
+    clock, bus, world = Clock.for_running_loop(), EventBus(), RemoteWorld(info)
+    resolver = DnsResolver(
+        (world.dns.host, world.dns.port), DnsSettings(), clock=clock, bus=bus, strategy="bench"
+    )
+    transport = HttpTransport(
+        strategy="bench",
+        endpoints={region: world.dns_name(region) for region in world.regions},
+        port=world.http_port,
+        resolver=resolver,
+        pool=PoolSettings(),
+        clock=clock,
+        bus=bus,
+    )
+    region = next(iter(world.regions))
+    counts = [0, 0]
+    try:
+        await transport.start()
+
+        async def send(i: int) -> None:
+            result = await transport.send(_request(i, clock.now()), region, timeout=1.0)
+            counts[0] += 1
+            counts[1] += result.outcome is Outcome.OK
+
+        return await drive(
+            send,
+            lambda: (counts[0], counts[1]),
+            info["pid"],
+            seconds=seconds,
+            concurrency=concurrency,
+        )
+    finally:
+        await transport.close()
+        await resolver.close()
 
 
 async def run_strategy(
     name: str, scenario: Scenario, info: dict[str, Any], seconds: float, concurrency: int
 ) -> Run:
     clock = Clock.for_running_loop()
+    consumers: tuple[str, ...] = ALL_CONSUMERS
+    for suffix, subset in LAYERS.items():
+        if name.endswith(suffix):
+            name, consumers = name.removesuffix(suffix), subset
     with tempfile.TemporaryDirectory(prefix="client-rps-") as tmp:
-        async with harness_pool(name, scenario, info, Path(tmp)) as pool:
+        async with harness_pool(name, scenario, info, Path(tmp), consumers=consumers) as pool:
 
             async def send(i: int) -> None:
                 await pool.client.execute(_request(i, clock.now()))
@@ -298,8 +370,8 @@ import json, sys, time
 import gevent
 from locust import FastHttpUser, constant, task
 from locust.env import Environment
-host, name, target, body, users, warm, secs = sys.argv[1:8]
-headers = {"Host": name, "Content-Type": "%s", "X-Amz-Target": target}
+host, name, target, ctype, body, users, warm, secs = sys.argv[1:9]
+headers = {"Host": name, "Content-Type": ctype, "X-Amz-Target": target}
 class Bench(FastHttpUser):
     wait_time = constant(0)
     host = host
@@ -319,14 +391,15 @@ t1, c1 = time.perf_counter(), time.process_time()
 print("window", flush=True)
 runner.quit()
 print(json.dumps([n1 - n0, f1 - f0, t1 - t0, c1 - c0]))
-""" % CONTENT_TYPE  # noqa: UP031 - the driver's own braces stay literal
+"""
 
 
 async def run_locust(python: str, info: dict[str, Any], seconds: float, concurrency: int) -> Run:
     region = next(iter(info["regions"].values()))
     host = f"http://{region['addresses'][0]}:{region['port']}"
     body = encode(_request(1, 0.0), "harness").decode()
-    args = [host, region["name"], TARGETS["get"], body, str(concurrency), "1.5", str(seconds)]
+    args = [host, region["name"], TARGETS["get"], CONTENT_TYPE, body, str(concurrency), "1.5",
+            str(seconds)]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         python, "-c", LOCUST_DRIVER, *args, stdout=asyncio.subprocess.PIPE
     )
@@ -345,7 +418,7 @@ async def run_locust(python: str, info: dict[str, Any], seconds: float, concurre
     return Run(int(requests), int(failed), float(wall), float(cpu), marks[-1] - marks[0])
 
 
-# ---- rounds and report ----------------------------------------------------------------------------
+# ---- rounds and report --------------------------------------------------------------------------
 
 
 def median_ratio(values: list[float], base: list[float]) -> float:
@@ -368,9 +441,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--strategies", default="naive,aws-standard,breaker-failover")
     parser.add_argument("--locust-python", default="", help="a Python with locust installed")
+    parser.add_argument(
+        "--layers",
+        action="store_true",
+        help="also measure HttpTransport.send alone and the first strategy with fewer consumers",
+    )
     args = parser.parse_args()
     names = [s for s in args.strategies.split(",") if s]
-    cases: list[str] = ["bare aiohttp", *names] + (["locust FastHttpUser"] if args.locust_python else [])
+    cases = ["bare aiohttp", *names]
+    if args.layers:
+        cases[1:1] = [TRANSPORT_ONLY, *(names[0] + suffix for suffix in LAYERS)]
+    if args.locust_python:
+        cases.append("locust FastHttpUser")
     runs: dict[str, list[Run]] = {case: [] for case in cases}
     started = time.strftime("%Y-%m-%d %H:%M")
     with tempfile.TemporaryDirectory(prefix="client-rps-") as tmp:
@@ -381,6 +463,8 @@ def main() -> None:
                 for case in cases[r % len(cases) :] + cases[: r % len(cases)]:
                     if case == "bare aiohttp":
                         coro = run_bare(info, args.seconds, args.concurrency)
+                    elif case == TRANSPORT_ONLY:
+                        coro = run_transport(info, args.seconds, args.concurrency)
                     elif case == "locust FastHttpUser":
                         coro = run_locust(args.locust_python, info, args.seconds, args.concurrency)
                     else:
@@ -389,46 +473,43 @@ def main() -> None:
                     if run.failed:
                         raise SystemExit(f"{case}: {run.failed} of {run.requests} requests failed")
                     runs[case].append(run)
-                    print(f"  round {r + 1} {case:<22} {run.rps:7.0f}/s "
-                          f"{run.cpu / run.requests * 1e6:5.0f} µs cpu/req, server "
-                          f"{run.server_cpu / run.requests * 1e6:4.0f}", file=sys.stderr)  # fmt: skip
+                    print(f"  round {r + 1} {case:<34} {run.rps:7.0f}/s "
+                          f"{run.cpu / run.requests * 1e6:4.0f} µs cpu/req, "
+                          f"server {run.server_cpu / run.requests * 1e6:3.0f}",
+                          file=sys.stderr)  # fmt: skip
     report(runs, args, started)
 
 
 def report(runs: dict[str, list[Run]], args: argparse.Namespace, started: str) -> None:
     base = runs["bare aiohttp"]
-    rows = []
-    for case, values in runs.items():
-        rows.append(
-            {
-                "case": case,
-                "requests_per_s": round(statistics.median(r.rps for r in values)),
-                "ratio_rps": round(median_ratio([r.rps for r in values], [b.rps for b in base]), 3),
-                "per_cpu_s": round(statistics.median(r.per_cpu_second for r in values)),
-                "ratio_per_cpu_s": round(
-                    median_ratio(
-                        [r.per_cpu_second for r in values], [b.per_cpu_second for b in base]
-                    ),
-                    3,
-                ),
-                "cpu_us_per_request": round(
-                    statistics.median(r.cpu / r.requests * 1e6 for r in values), 1
-                ),
-                "server_cpu_us_per_request": round(
-                    statistics.median(r.server_cpu / r.requests * 1e6 for r in values), 1
-                ),
-                "rounds_rps": [round(r.rps) for r in values],
-            }
-        )
-    print(f"client_rps: {args.concurrency} closed-loop workers, keep-alive, "
-          f"{args.rounds} rounds x {args.seconds:g} s, medians (ratios: paired per round)")  # fmt: skip
+
+    def per_request_us(cpu: Callable[[Run], float], values: list[Run]) -> float:
+        return round(statistics.median(cpu(r) / r.requests * 1e6 for r in values), 1)
+
+    rows = [
+        {
+            "case": case,
+            "requests_per_s": round(statistics.median(r.rps for r in values)),
+            "ratio_rps": round(median_ratio([r.rps for r in values], [b.rps for b in base]), 3),
+            "per_cpu_s": round(statistics.median(r.per_cpu_second for r in values)),
+            "ratio_per_cpu_s": round(median_ratio([r.per_cpu_second for r in values],
+                                                  [b.per_cpu_second for b in base]), 3),
+            "cpu_us_per_request": per_request_us(lambda r: r.cpu, values),
+            "server_cpu_us_per_request": per_request_us(lambda r: r.server_cpu, values),
+            "rounds_rps": [round(r.rps) for r in values],
+        }
+        for case, values in runs.items()
+    ]  # fmt: skip
+    print(f"client_rps: {args.concurrency} closed-loop workers, keep-alive, {args.rounds} "
+          f"rounds x {args.seconds:g} s, medians (ratios: paired per round)")  # fmt: skip
     print("| case | requests/s | ratio | requests/client cpu-s | ratio | client µs cpu/req "
           "| server µs cpu/req |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         print(f"| {row['case']} | {row['requests_per_s']:,} | {row['ratio_rps']:.2f} | "
               f"{row['per_cpu_s']:,} | {row['ratio_per_cpu_s']:.2f} | "
-              f"{row['cpu_us_per_request']:.0f} | {row['server_cpu_us_per_request']:.0f} |")  # fmt: skip
+              f"{row['cpu_us_per_request']:.0f} | "
+              f"{row['server_cpu_us_per_request']:.0f} |")  # fmt: skip
     result = {
         "bench": "client_rps",
         "date": started,

@@ -15,7 +15,10 @@ T = TypeVar("T")
 
 def new_loop(clock: Literal["virtual", "real"]) -> asyncio.AbstractEventLoop:
     if clock == "virtual":
-        return looptime.new_event_loop(start=0.0)
+        # noop_cycles=1: jump the clock after one idle cycle instead of 42. Every socket here is
+        # on loopback in this loop, so data written is readable at once and nothing arrives from
+        # threads; measured: byte-identical request logs, half the wall time (bench/README.md).
+        return looptime.new_event_loop(start=0.0, noop_cycles=1)
     return asyncio.new_event_loop()
 
 

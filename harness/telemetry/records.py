@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 from pathlib import Path
 from typing import IO
 
@@ -19,30 +18,24 @@ class RecordWriter:
         self.path = path
         self._origin = origin
         self._file: IO[str] | None = gzip.open(  # noqa: SIM115 - stays open for the run
-            path, "wt", encoding="utf-8", compresslevel=3
+            path, "wt", encoding="utf-8", compresslevel=1
         )
         self._pending: list[str] = []
         self.written = 0
 
     def write(self, event: RequestFinished) -> None:
+        # Formatted by hand, not json.dumps (half the cost on the hot path): every string here
+        # is a validated name (strategy, region, op) or an outcome class, so none needs escaping.
         origin = self._origin
+        regions = ",".join(f'"{r}"' for r in event.regions_tried)
+        served = "null" if event.region_served is None else f'"{event.region_served}"'
+        status = "null" if event.status is None else str(event.status)
         self._pending.append(
-            json.dumps(
-                {
-                    "strategy": event.strategy,
-                    "intended": round(event.intended_start - origin, 6),
-                    "start": round(event.start - origin, 6),
-                    "end": round(event.end - origin, 6),
-                    "op": event.op,
-                    "key_hash": event.key_hash,
-                    "outcome": event.outcome.value,
-                    "attempts": event.attempts,
-                    "regions": list(event.regions_tried),
-                    "served": event.region_served,
-                    "status": event.status,
-                },
-                separators=(",", ":"),
-            )
+            f'{{"strategy":"{event.strategy}","intended":{event.intended_start - origin:.6f},'
+            f'"start":{event.start - origin:.6f},"end":{event.end - origin:.6f},'
+            f'"op":"{event.op}","key_hash":{event.key_hash},"outcome":"{event.outcome.value}",'
+            f'"attempts":{event.attempts},"regions":[{regions}],"served":{served},'
+            f'"status":{status}}}'
         )
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush()
