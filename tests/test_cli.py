@@ -171,3 +171,22 @@ def test_slo_violation_exits_1_and_names_it(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "naive" in result.stderr and "availability_during_fault" in result.stderr
+
+
+def test_world_on_a_busy_dns_port_is_one_line_exit_2(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        scenario = tmp_path / "s.yaml"
+        scenario.write_text(
+            small_scenario(tmp_path)
+            .read_text()
+            .replace(
+                "dns: {ttl: 1s, negative_ttl: 1s}",
+                f"dns: {{ttl: 1s, negative_ttl: 1s, port: {port}}}",
+            )
+        )
+        result = harness("world", scenario, timeout=30)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and str(port) in result.stderr
+    assert "Traceback" not in result.stderr
