@@ -39,15 +39,32 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as exc:  # a bug: say so in one line; the traceback on request
-        if os.environ.get("HARNESS_DEBUG"):
-            raise
-        print(
-            f"internal error: {type(exc).__name__}: {exc} "
-            "(a bug in the harness; HARNESS_DEBUG=1 shows the traceback)",
-            file=sys.stderr,
-        )
-        sys.exit(EXIT_INTERNAL)
+    except BaseExceptionGroup as group:  # from a TaskGroup: report its first real error
+        leaf = _first_leaf(group)
+        if isinstance(leaf, HarnessError):
+            print(f"error: {leaf}", file=sys.stderr)
+            sys.exit(EXIT_INVALID)
+        _internal_error(leaf)
+    except Exception as exc:
+        _internal_error(exc)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _internal_error(exc: BaseException) -> NoReturn:
+    """A bug: say so in one line; the traceback on request."""
+    if os.environ.get("HARNESS_DEBUG"):
+        raise exc
+    print(
+        f"internal error: {type(exc).__name__}: {exc} "
+        "(a bug in the harness; HARNESS_DEBUG=1 shows the traceback)",
+        file=sys.stderr,
+    )
+    sys.exit(EXIT_INTERNAL)
 
 
 def _fail(error: HarnessError) -> NoReturn:
@@ -92,6 +109,8 @@ def _metrics_addr(value: str) -> tuple[tuple[str, int] | None, bool]:
     if not sep or not port.isdigit() or not host:
         raise HarnessError(f"--metrics-addr: expected HOST:PORT or 'off', got {value!r}")
     host = host.strip("[]")
+    if not 0 <= int(port) <= 65535:
+        raise HarnessError(f"--metrics-addr: port {port} is not in 0..65535")
     return (host, int(port)), True
 
 

@@ -33,8 +33,22 @@ def resolve_strategies(scenario: Scenario, names: list[str] | None) -> list[tupl
 
     defined = resolve(scenario.strategies, scenario)
     by_name = {str(s.name): s for s in defined}
+    repeated = sorted({name for name in names or () if list(names or ()).count(name) > 1})
+    if repeated:
+        raise HarnessError(f"strategy {', '.join(map(repr, repeated))} given more than once")
     if not names:
-        return list(by_name.items())
+        names = list(by_name)
+    if scenario.dns.port != 0 and scenario.run.isolation == "per-strategy" and len(names) > 1:
+        raise HarnessError(
+            f"dns.port {scenario.dns.port}: a fixed DNS port allows one world only; use port 0, "
+            "run.isolation: shared, or one strategy"
+        )
+    for stop in scenario.stop_when:
+        watched = getattr(stop, "strategy", None)
+        if watched is not None and watched not in names:
+            raise HarnessError(
+                f"stop_when watches {watched!r}, which is not among the strategies run"
+            )
     chosen: list[tuple[str, Any]] = []
     for name in names:
         chosen.append((name, by_name[name] if name in by_name else catalog.get(name)))
@@ -142,8 +156,14 @@ def slo_violations(scenario: Scenario, directory: Path) -> list[str]:
         return []
     from harness.compare import build_comparison, evaluate_slos
 
-    comparison = build_comparison(directory, baseline=None, slos=dict(scenario.slo))
-    return [str(v) for v in evaluate_slos(dict(scenario.slo), comparison)]
+    slos = slos_for(scenario, {row.strategy for row in build_comparison(directory).rows})
+    comparison = build_comparison(directory, baseline=None, slos=slos)
+    return [str(v) for v in evaluate_slos(slos, comparison)]
+
+
+def slos_for(scenario: Scenario, strategies: set[str]) -> dict[str, Any]:
+    """The scenario's SLO gates for the strategies actually run (`-s` may pick a subset)."""
+    return {name: slo for name, slo in scenario.slo.items() if name in strategies}
 
 
 def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: str | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, TypeVar
 
@@ -26,15 +27,18 @@ def run_with_signals(
     clock: Literal["virtual", "real"],
     main: Callable[[asyncio.Event], Coroutine[Any, Any, T]],
 ) -> T:
-    """Run `main(interrupt)`; SIGINT/SIGTERM set `interrupt` (a second one cancels outright)."""
+    """Run `main(interrupt)`; SIGINT/SIGTERM set `interrupt`, and `main` ends cleanly.
+
+    A second signal does not cancel anything: cancelling would cut the clean-up (fault reverts,
+    socket closes, results) short, which is worse than waiting a moment for it.
+    """
     loop = new_loop(clock)
     asyncio.set_event_loop(loop)
     interrupt = asyncio.Event()
-    task: asyncio.Task[T] | None = None
 
     def on_signal() -> None:
-        if interrupt.is_set() and task is not None:
-            task.cancel()
+        if interrupt.is_set():
+            print("already stopping: reverting faults and writing results", file=sys.stderr)
         interrupt.set()
 
     try:

@@ -190,3 +190,82 @@ def test_world_on_a_busy_dns_port_is_one_line_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and str(port) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_user_strategy_that_raises_is_named_in_one_line_and_recorded_as_error(
+    tmp_path: Path, root: Path
+) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        small_scenario(tmp_path)
+        .read_text()
+        .replace(
+            "strategies: [naive, breaker-failover]",
+            "strategies: [naive, {name: mine, factory: 'user_strategies:raising'}]",
+        )
+    )
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(root / "tests")}
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            str(scenario),
+            "--out",
+            str(out),
+            "--metrics-addr",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'mine'" in lines[0] and "boom in user code" in lines[0]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "error" and "boom" in summary["abort_reason"]
+    assert summary["faults"] == [] or all(
+        f["reverted_at"] is not None or f["applied_at"] is None for f in summary["faults"]
+    )
+
+
+def test_bad_cli_values_are_one_line_exit_2(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path)
+    for args in (
+        ["-s", "naive", "-s", "naive", "--metrics-addr", "off"],
+        ["--metrics-addr", "127.0.0.1:99999"],
+        ["--duration", "-5s", "--metrics-addr", "off"],
+    ):
+        result = harness("run", scenario, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    busy = tmp_path / "a-file"
+    busy.write_text("x")
+    result = harness("run", scenario, "--out", busy / "sub", "--metrics-addr", "off")
+    assert result.returncode == 2 and "--out" in result.stderr, result.stderr
+
+
+def test_a_run_covers_the_whole_duration_and_says_its_status(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = harness("run", small_scenario(tmp_path), "--out", out, "--metrics-addr", "off")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "ok"
+    assert summary["elapsed"] >= summary["duration"]
+
+
+def test_compare_refuses_to_mix_with_earlier_results(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    (out / "runs" / "01-seed1").mkdir(parents=True)
+    result = harness("compare", small_scenario(tmp_path), "--out", out)
+    assert result.returncode == 2
+    assert "already holds results" in result.stderr

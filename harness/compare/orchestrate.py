@@ -9,8 +9,11 @@ reports saturation is split in half and run again, down to one strategy at a tim
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,7 +33,8 @@ Strategies = list[tuple[str, Any]]
 
 
 def batch_size(scenario: Scenario, clock: str, count: int) -> int:
-    if clock == "virtual":
+    # A shared world must hold every strategy at once: batches would each get their own world.
+    if clock == "virtual" or scenario.run.isolation == "shared":
         return max(count, 1)
     per_strategy = scenario.clients.rate * EXPECTED_AMPLIFICATION
     return max(1, min(count, int(REAL_TIME_ATTEMPTS_PER_SECOND // max(per_strategy, 1.0))))
@@ -54,31 +58,53 @@ def run_comparison(
     from harness.compare import build_comparison, evaluate_slos
     from harness.report import scoreboard_table, write_reports
 
-    directory.mkdir(parents=True, exist_ok=True)
     runs = directory / "runs"
-    interrupted = aborted = False
-    for index in range(repeat):
-        seed = scenario.seed + index
-        seeded = scenario.model_copy(update={"seed": seed})
-        run_dir = runs / f"{index + 1:02d}-seed{seed}"
-        results = _run_batches(
-            seeded,
-            strategies,
-            run_dir,
-            clock,
-            metrics_addr,
-            explicit_metrics,
-            progress,
-            scenario_file,
-            err,
+    if runs.is_dir() and any(runs.iterdir()):
+        raise HarnessError(
+            f"{runs} already holds results: choose another --out, or remove it "
+            "(`harness report` re-renders an existing comparison)"
         )
-        _merge(results, run_dir)
-        if any(r.interrupted for r in results):
+    directory.mkdir(parents=True, exist_ok=True)
+    interrupted = aborted = False
+    abort_reason: str | None = None
+    with _sigterm_as_interrupt():
+        try:
+            for index in range(repeat):
+                seed = scenario.seed + index
+                seeded = scenario.model_copy(update={"seed": seed})
+                run_dir = runs / f"{index + 1:02d}-seed{seed}"
+                results = _run_batches(
+                    seeded,
+                    strategies,
+                    run_dir,
+                    clock,
+                    metrics_addr,
+                    explicit_metrics,
+                    progress,
+                    scenario_file,
+                    err,
+                )
+                _merge(results, run_dir)
+                interrupted = any(r.interrupted for r in results)
+                stopped = next((r for r in results if r.aborted and not r.interrupted), None)
+                if stopped is not None:
+                    aborted, abort_reason = True, stopped.abort_reason
+                complete = {n for r in results for n in r.summary.get("strategies", {})}
+                if complete != {name for name, _ in strategies}:
+                    _set_aside(run_dir, directory)  # a repeat missing strategies is not comparable
+                if interrupted or stopped is not None:
+                    break  # a stop condition ends the comparison: later batches would differ
+        except KeyboardInterrupt:  # between batches, where no run loop handles the signal
             interrupted = True
-            break
-        aborted = aborted or any(r.aborted for r in results)
-
-    comparison = build_comparison(directory, baseline=baseline, slos=dict(scenario.slo))
+            for leftover in runs.glob("*.part*"):
+                _set_aside(leftover, directory)
+    if abort_reason is not None:
+        err.print(f"[bold red]aborted[/]: {abort_reason}", highlight=False)
+    if not any(runs.glob("*/summary.json")):
+        err.print(f"no complete repeat to compare; partial results are under {directory}")
+        return 130 if interrupted else 3
+    slos = {n: slo for n, slo in scenario.slo.items() if n in {name for name, _ in strategies}}
+    comparison = build_comparison(directory, baseline=baseline, slos=slos)
     paths = write_reports(comparison, directory)
     out.print(scoreboard_table(comparison))
     for path in paths:
@@ -86,7 +112,7 @@ def run_comparison(
     report = directory / "report.html"
     if report.exists():
         out.print(f"report: {report}", highlight=False)
-    violations = [str(v) for v in evaluate_slos(dict(scenario.slo), comparison)]
+    violations = [str(v) for v in evaluate_slos(slos, comparison)]
     for violation in violations:
         err.print(f"[bold red]SLO violated[/]: {violation}", highlight=False)
     if interrupted:
@@ -179,7 +205,8 @@ def _merge(results: list[RunResult], run_dir: Path) -> None:
                 else:
                     series["strategies"].update(part_series["strategies"])
             journal.update(_read(part / "journal.json"))
-            records.write((part / "requests.jsonl.gz").read_bytes())
+            with (part / "requests.jsonl.gz").open("rb") as source:
+                shutil.copyfileobj(source, records)
     if summary is not None:
         summary["batches"] = len(parts)
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -188,6 +215,29 @@ def _merge(results: list[RunResult], run_dir: Path) -> None:
     (run_dir / "journal.json").write_text(json.dumps(journal, indent=2) + "\n")
     for part in parts:
         shutil.rmtree(part, ignore_errors=True)
+
+
+def _set_aside(path: Path, directory: Path) -> None:
+    """Move an incomplete run out of runs/, where every repeat must hold every strategy."""
+    if path.exists():
+        target = directory / "incomplete" / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        path.rename(target)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Between runs no event loop listens for signals: make SIGTERM behave like Ctrl-C."""
+
+    def raise_interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _read(path: Path) -> Any:

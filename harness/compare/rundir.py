@@ -217,8 +217,9 @@ def load_summary(run_dir: Path) -> RunSummary:
         strategies[name] = StrategySummary(
             name=name,
             description=s.opt_str("description") or "",
-            stale_reads=s.int_("stale_reads"),
-            lost_writes=s.int_("lost_writes"),
+            # null in a shared world, where counters cannot tell strategies apart
+            stale_reads=s.int_("stale_reads") if s.obj.get("stale_reads") is not None else 0,
+            lost_writes=s.int_("lost_writes") if s.obj.get("lost_writes") is not None else 0,
             cross_region_share=s.num("cross_region_share"),
             send_lag_p99_ms=lag,
             saturated=s.bool_("saturated"),

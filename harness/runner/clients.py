@@ -3,6 +3,7 @@ world. Each strategy has its own DNS cache and connection pool, as separate serv
 
 from __future__ import annotations
 
+import asyncio
 import random
 from typing import Any
 
@@ -13,11 +14,14 @@ from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
 from harness.clock import Clock
+from harness.errors import StrategyError
 from harness.events import EventBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
 from harness.world.world import World
+
+USER_CODE_GRACE = 1.0  # seconds a user strategy may run past a request's deadline
 
 
 def regions_by_distance(scenario: Scenario) -> tuple[str, ...]:
@@ -49,6 +53,7 @@ class StrategyClient:
         self._transport: HttpTransport | None = None
         self._resolver: DnsResolver | None = None
         self._pipeline: Any = None
+        self._guarded = False
         self.generator = OpenLoopGenerator(
             spec=scenario.clients,
             duration=scenario.duration,
@@ -93,11 +98,30 @@ class StrategyClient:
             default_deadline=self._scenario.clients.deadline,
         )
         self._pipeline = build_executor(self._strategy, env)
+        self._guarded = not isinstance(self._strategy, StrategySpec)
 
     async def execute(self, request: Request) -> None:
         start = self._clock.measure()
-        done = await self._pipeline.execute(request)
+        if self._guarded:
+            done = await self._execute_user_code(request)
+        else:
+            done = await self._pipeline.execute(request)
         self._finished(request, done, start, self._clock.measure())
+
+    async def _execute_user_code(self, request: Request) -> RequestOutcome:
+        """A user strategy gets the guard our own pipelines do not need: it may not outlive the
+        request's deadline (plus a grace), and an exception names the strategy and stops the run."""
+        try:
+            async with asyncio.timeout_at(request.deadline + USER_CODE_GRACE):
+                done: RequestOutcome = await self._pipeline.execute(request)
+                return done
+        except TimeoutError:
+            failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self._scenario.home_region)
+            return RequestOutcome(failed, 0, (), None)
+        except Exception as exc:
+            raise StrategyError(
+                f"strategy {self.name!r}: its execute() raised {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _shed(self, request: Request) -> None:
         """Not sent: the generator was over its in-flight limit (the run is saturated)."""

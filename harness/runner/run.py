@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from harness.clock import Clock
+from harness.errors import HarnessError
 from harness.events import AttemptFinished, EventBus, RequestFinished
 from harness.faults.injector import FaultInjector
 from harness.runner.clients import StrategyClient, regions_by_distance
@@ -37,9 +39,16 @@ DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline 
 
 @dataclass(slots=True)
 class _Ending:
+    status: str = "ok"  # "ok" | "aborted" | "interrupted" | "error"
     aborted: bool = False
     interrupted: bool = False
     reason: str | None = None
+
+
+def _describe(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 class Interrupted(Exception):
@@ -57,7 +66,12 @@ async def run_scenario(
     clock = Clock.for_running_loop()
     bus = EventBus()
     out = options.out_dir
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(
+            f"--out {out}: cannot create the results directory ({exc.strerror})"
+        ) from None
     started_wall = time.time()
     stats = RunStats()
     worlds: dict[str, World] = {}
@@ -106,7 +120,12 @@ async def run_scenario(
             await client.start()
         for owner, world in worlds.items():
             injectors[owner] = FaultInjector(
-                world, scenario.timeline, clock=clock, bus=bus, duration=scenario.duration
+                world,
+                scenario.timeline,
+                clock=clock,
+                bus=bus,
+                duration=scenario.duration,
+                rng=random.Random(f"{scenario.seed}:{owner}:faults"),
             )
 
         telemetry.declare_phases(tuple(p.name for p in scenario.phases))
@@ -150,14 +169,15 @@ async def run_scenario(
         except* StopRequested as group:
             reason = group.exceptions[0]
             assert isinstance(reason, StopRequested)
-            ending.aborted, ending.reason = True, reason.reason
+            ending.status, ending.aborted, ending.reason = "aborted", True, reason.reason
             revert_reason = "aborted"
         except* Interrupted:
-            ending.aborted, ending.interrupted = True, True
+            ending.status, ending.aborted, ending.interrupted = "interrupted", True, True
             ending.reason = "interrupted (SIGINT/SIGTERM)"
             revert_reason = "interrupted"
-    except BaseException:
+    except BaseException as exc:
         revert_reason = "error"
+        ending.status, ending.reason = "error", _describe(exc)
         raise
     finally:
         if telemetry is not None:
@@ -230,7 +250,11 @@ async def _drive(
         generators = [tg.create_task(c.generator.run(origin)) for c in clients]
         try:
             async with asyncio.timeout(limit):
-                await asyncio.gather(*generators)
+                # Failures surface through the TaskGroup (once each), not through this wait.
+                await asyncio.wait(generators)
+                # Run to the full duration even when the last request finished early, so late
+                # phases and scheduled reverts happen and every run covers the same horizon.
+                await asyncio.sleep(max(0.0, origin + scenario.duration - clock.now()))
         finally:
             for task in background:
                 task.cancel()
@@ -261,10 +285,11 @@ def _summary(
         reasons = client.generator.saturation_reasons()
         saturation_reasons += [f"{client.name}: {r}" for r in reasons]
         world = worlds.get(client.name)
-        consistency = world.consistency_stats() if world is not None else []
-        replication = world.replication_stats() if world is not None else []
-        entry["stale_reads"] = sum(c.stale_reads_total for c in consistency)
-        entry["lost_writes"] = sum(r.lost_writes_total for r in replication)
+        if world is not None:
+            entry["stale_reads"] = sum(c.stale_reads_total for c in world.consistency_stats())
+            entry["lost_writes"] = sum(r.lost_writes_total for r in world.replication_stats())
+        else:  # shared world: the counters cannot tell strategies apart (see "consistency")
+            entry["stale_reads"] = entry["lost_writes"] = None
         entry["send_lag_ms"] = {
             k: v
             for k, v in client.generator.send_lag.summary_ms().items()
@@ -287,12 +312,20 @@ def _summary(
         "elapsed": round(max(0.0, clock.now() - origin), 3),
         "saturated": bool(saturation_reasons),
         "saturation_reasons": saturation_reasons,
-        "aborted": ending.aborted,
+        "status": ending.status,
+        "aborted": ending.aborted or ending.status == "error",
         "abort_reason": ending.reason,
         "home_region": scenario.home_region,
         "regions": region_capacity(scenario),
         "phases": [{"name": p.name, "at": p.at} for p in scenario.phases],
         "faults": first.journal.faults_summary() if first is not None else [],
+        "consistency": {
+            owner: {
+                "stale_reads": sum(c.stale_reads_total for c in world.consistency_stats()),
+                "lost_writes": sum(r.lost_writes_total for r in world.replication_stats()),
+            }
+            for owner, world in worlds.items()
+        },
         "strategies": strategies,
     }
 

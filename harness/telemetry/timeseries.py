@@ -13,9 +13,9 @@ from typing import Any
 from harness.events import AttemptFinished, RequestFinished
 from harness.outcomes import REGIONAL_FAILURES
 
-_BINS = 160
+_BINS = 230
 _MIN_S = 1e-4  # 0.1 ms
-_GROWTH = 1.08  # ~4 % half-width per bin; 160 bins reach ~20 minutes
+_GROWTH = 1.08  # ~4 % half-width per bin; 230 bins reach past one hour (0.1 ms × 1.08^229)
 _LOG_GROWTH = math.log(_GROWTH)
 
 
