@@ -36,7 +36,7 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
     except BaseExceptionGroup as group:  # from a TaskGroup: report its first real error
@@ -46,7 +46,21 @@ def main() -> None:
             sys.exit(EXIT_INVALID)
         _internal_error(leaf)
     except Exception as exc:
+        if _is_usage_error(exc):  # one line, like every other input error
+            ctx = getattr(exc, "ctx", None)
+            command = ctx.command_path if ctx is not None else "harness"
+            print(f"{command}: {exc.format_message()} (see --help)", file=sys.stderr)  # type: ignore[attr-defined]
+            sys.exit(getattr(exc, "exit_code", EXIT_INVALID))
+        if type(exc).__name__ == "Abort":  # Ctrl-C inside a prompt
+            sys.exit(130)
         _internal_error(exc)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_usage_error(exc: BaseException) -> bool:
+    """A command-line usage error from click (which typer vendors privately in recent releases,
+    so we recognise it by its interface rather than import a private module)."""
+    return hasattr(exc, "format_message") and hasattr(exc, "exit_code")
 
 
 def _first_leaf(error: BaseException) -> BaseException:
@@ -84,9 +98,22 @@ def _known_strategies() -> tuple[str, ...]:
 
 
 def _load(path: Path, overrides: dict[str, Any] | None = None) -> Any:
+    from harness.errors import Problem
     from harness.scenario import load_scenario
 
-    return load_scenario(path, known_strategies=_known_strategies(), overrides=overrides)
+    try:
+        return load_scenario(path, known_strategies=_known_strategies(), overrides=overrides)
+    except ScenarioError as exc:
+        if not overrides:
+            raise
+        # the file may be fine on its own: say which command-line override made it invalid
+        given = ", ".join(
+            f"--{key} {value:g}s" if key == "duration" else f"--{key} {value}"
+            for key, value in overrides.items()
+        )
+        raise ScenarioError(
+            [Problem(p.file, p.line, p.field, f"{p.message} (with {given})") for p in exc.problems]
+        ) from None
 
 
 def _overrides(seed: int | None, duration: str | None) -> dict[str, Any]:
@@ -136,9 +163,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the scenario format (for editors' YAML support)."""
-    from harness.scenario.model import Scenario
+    from harness.scenario.model import json_schema
 
-    print(json.dumps(Scenario.model_json_schema(), indent=2))
+    print(json.dumps(json_schema(), indent=2))
 
 
 @app.command()
@@ -257,12 +284,15 @@ def observe(
     target: Annotated[
         str, typer.Option(help="Where the harness serves /metrics.")
     ] = "127.0.0.1:9464",
-    port: Annotated[int, typer.Option(help="Prometheus port (0: a free one).")] = 9090,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Prometheus port (0: a free one).")
+    ] = 9090,
 ) -> None:
     """Start a local Prometheus (found on PATH) scraping a harness run; say where Grafana goes."""
     from harness.cli_observe import serve_prometheus
 
     try:
+        _metrics_addr(target)  # same HOST:PORT checks as --metrics-addr
         serve_prometheus(target, port, out)
     except HarnessError as exc:
         _fail(exc)

@@ -99,7 +99,9 @@ async def run_scenario(
             metrics_server = MetricsServer(
                 registry, allow_non_loopback=options.allow_non_loopback_metrics
             )
-            await metrics_server.start(*options.metrics_addr)
+            host, port = await metrics_server.start(*options.metrics_addr)
+            if console is not None:
+                console.print(f"metrics: http://{host}:{port}/metrics", highlight=False)
 
         for name, strategy in strategies:
             world = worlds["shared" if shared else name]

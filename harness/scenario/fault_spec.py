@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, GetJsonSchemaHandler, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from harness.scenario.types import Duration, Name, Probability, Spec
 
@@ -20,6 +22,13 @@ class Target(Spec):
     @classmethod
     def _from_name(cls, value: Any) -> Any:
         return {"region": value} if isinstance(value, str) else value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The shorthand `target: us-east-1` (a region name) is valid YAML for editors too.
+        return {"anyOf": [handler(schema), {"type": "string", "description": "A region name."}]}
 
     def label(self) -> str:
         """Low-cardinality label for metrics and journal: region[/az][/endpoints]."""

@@ -207,4 +207,14 @@ class Scenario(Spec):
         return tuple(r.name for r in self.regions)
 
 
-__all__ = ["Outcome", "Scenario"]
+def json_schema() -> dict[str, object]:
+    """The scenario format as JSON Schema (draft 2020-12), for editors' YAML support."""
+    schema = Scenario.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:dns-outage-harness:scenario",
+        **schema,
+    }
+
+
+__all__ = ["Outcome", "Scenario", "json_schema"]

@@ -6,7 +6,17 @@ import math
 import random
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from harness.units import parse_duration, parse_rate
 
@@ -62,6 +72,13 @@ class LatencySpec(Spec):
         if self.p99 < self.median:
             raise ValueError("p99 must be ≥ median")
         return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The shorthand `service_time: 10ms` (a constant) is valid YAML for editors too.
+        return {"anyOf": [handler(schema), _DURATION_SCHEMA]}
 
     @property
     def sigma(self) -> float:

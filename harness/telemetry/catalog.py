@@ -98,7 +98,8 @@ BREAKER_TRANSITIONS = _d("harness_breaker_transitions_total", _C, "strategy regi
 TOKENS = _d("harness_retry_tokens", _G, "strategy gate", "tokens", "client",
     "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget.")
 RATE_LIMIT = _d("harness_rate_limiter_requests_per_second", _G, "strategy", "requests/s", "client",
-    "Rate the client-side limiter lets through (+Inf until enabled, as in botocore adaptive mode).")
+    "Rate the client-side limiter lets through (no sample until the first throttling error "
+    "enables it, as in botocore adaptive mode).")
 DNS_LOOKUPS = _d("harness_client_dns_lookups_total", _C, "strategy result source", "lookups",
     "client", "Client name resolutions by result (ok or outcome) and source "
     "(wire, cache, stale, pinned, negative_cache).")
