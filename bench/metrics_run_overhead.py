@@ -29,16 +29,11 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
@@ -56,6 +51,9 @@ from harness.scenario import parse_scenario
 from harness.telemetry.metrics import Telemetry
 from harness.world.world import World
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from client_rps import RemoteWorld, world_process
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "metrics_run_overhead.json"
 WARMUP = 0.5  # seconds before each window: connections open, DNS cached
@@ -72,48 +70,6 @@ regions:
 replication: {enabled: false}
 clients: {rate: 100/s, deadline: 3s, ops: {get: 0.7, put: 0.2, update: 0.1}}
 """
-
-
-@contextmanager
-def world_process(scenario: Path) -> Iterator[dict[str, Any]]:
-    """`python -m harness world SCENARIO` in a child process: its JSON line; SIGTERM on exit."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "harness", "world", str(scenario)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    watchdog = threading.Timer(30.0, child.kill)  # a world that never says where it is
-    watchdog.start()
-    try:
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        watchdog.cancel()
-        if not line:
-            raise SystemExit("the world process exited before printing its addresses")
-        yield cast(dict[str, Any], json.loads(line))
-    finally:
-        watchdog.cancel()
-        child.terminate()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-
-
-class RemoteWorld:
-    """The part of a World that StrategyClient reads, from `harness world`'s JSON line."""
-
-    def __init__(self, info: dict[str, Any]) -> None:
-        self.dns = SimpleNamespace(host=info["dns"]["host"], port=info["dns"]["port"])
-        self._names: dict[str, str] = {region: r["name"] for region, r in info["regions"].items()}
-        self.regions = dict.fromkeys(self._names)
-        self.http_port = next(iter(info["regions"].values()))["port"]
-
-    def dns_name(self, region: str) -> str:
-        return self._names[region]
 
 
 class SwitchableBus(EventBus):
