@@ -1,8 +1,9 @@
 """UpdateItem's update, in the two forms DynamoDB accepts, reduced to (attribute, value|None) pairs.
 
 Supported: `UpdateExpression` with `SET p = :v, ...` and `REMOVE p, ...` clauses, where p is a
-top-level attribute name or a `#placeholder` from ExpressionAttributeNames and :v a placeholder from
-ExpressionAttributeValues; and legacy `AttributeUpdates` with Action PUT or DELETE. Nested paths,
+top-level attribute name or a `#name` token from ExpressionAttributeNames and :v a token from
+ExpressionAttributeValues (DynamoDB calls both substitution tokens); and legacy
+`AttributeUpdates` with Action PUT or DELETE. Nested paths,
 functions (if_not_exists, list_append), arithmetic, ADD and DELETE clauses are refused with a
 ValidationException that says so (dynamo.py turns UpdateError into one).
 """
