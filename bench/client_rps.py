@@ -425,6 +425,22 @@ def median_ratio(values: list[float], base: list[float]) -> float:
     return statistics.median(v / b for v, b in zip(values, base, strict=True))
 
 
+def write_result(
+    name: str, *, started: str, settings: dict[str, Any], target: str, rows: Any
+) -> None:
+    """bench/results/<name>.json: when, on what machine, with what settings, against what target."""
+    result = {
+        "bench": name,
+        "date": started,
+        "machine": machine(),
+        "settings": settings,
+        "target": target,
+        "rows": rows,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),
@@ -510,20 +526,17 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace, started: str) -
               f"{row['per_cpu_s']:,} | {row['ratio_per_cpu_s']:.2f} | "
               f"{row['cpu_us_per_request']:.0f} | "
               f"{row['server_cpu_us_per_request']:.0f} |")  # fmt: skip
-    result = {
-        "bench": "client_rps",
-        "date": started,
-        "machine": machine(),
-        "settings": {
+    write_result(
+        "client_rps",
+        started=started,
+        settings={
             "concurrency": args.concurrency,
             "seconds": args.seconds,
             "rounds": args.rounds,
         },
-        "target": "harness pool requests/s >= 0.90 x bare aiohttp",
-        "rows": rows,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "client_rps.json").write_text(json.dumps(result, indent=2) + "\n")
+        target="harness pool requests/s >= 0.90 x bare aiohttp",
+        rows=rows,
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from prometheus_client import CollectorRegistry
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from client_rps import RESULTS, machine
+from client_rps import write_result
 
 from harness.client import catalog
 from harness.clock import Clock
@@ -169,16 +169,13 @@ def main() -> None:
         print(f"| {row['client_rate']}/s | {a['p50']:.3f} / {a['p90']:.3f} / {a['p99']:.3f} / "
               f"{a['max']:.3f} | {v['p50']:.3f} / {v['p90']:.3f} / {v['p99']:.3f} / "
               f"{v['max']:.3f} | {row['all']['within_2ms']:.1%} | {row['errors']} |")  # fmt: skip
-    result = {
-        "bench": "fault_schedule",
-        "date": started,
-        "machine": machine(),
-        "settings": {"faults": args.faults, "every_s": args.every, "rounds": args.rounds},
-        "target": "faults applied within 2 ms of schedule",
-        "rows": rows,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "fault_schedule.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(
+        "fault_schedule",
+        started=started,
+        settings={"faults": args.faults, "every_s": args.every, "rounds": args.rounds},
+        target="faults applied within 2 ms of schedule",
+        rows=rows,
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import statistics
 import sys
 import tempfile
@@ -40,7 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from client_rps import RESULTS, harness_pool, load, machine, world_process, write_scenario
+from client_rps import harness_pool, load, world_process, write_result, write_scenario
 
 from harness.client.api import Request
 from harness.client.workload import OpenLoopGenerator
@@ -230,21 +229,18 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace, star
         print(f"| {row['case']} | {row['send_lag_p50_ms']:.3f} | {row['send_lag_p99_ms']:.3f} | "
               f"{row['send_lag_max_ms']:.3f} | {row['gc_max_pause_ms']:.1f} | "
               f"{row['cpu_us_per_request']:.0f} |")  # fmt: skip
-    result = {
-        "bench": "send_lag",
-        "date": started,
-        "machine": machine(),
-        "settings": {
+    write_result(
+        "send_lag",
+        started=started,
+        settings={
             "rate": args.rate,
             "seconds": args.seconds,
             "rounds": args.rounds,
             "strategy": args.strategy,
         },
-        "target": "send lag p99 <= 1 ms at 1,000 requests/s",
-        "rows": rows,
-    }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "send_lag.json").write_text(json.dumps(result, indent=2) + "\n")
+        target="send lag p99 <= 1 ms at 1,000 requests/s",
+        rows=rows,
+    )
 
 
 if __name__ == "__main__":
