@@ -110,7 +110,8 @@ def _tokens(scenario: Scenario, services: dict[str, ServiceSpec]) -> Found:
         if spec is None:
             yield (*path, "service"), unknown_service(ref.tokens.service, services)
         elif spec.kind != "token":
-            yield (*path, "service"), f"service {spec.name!r} is a {spec.kind} service, not a token service"
+            kind = f"a {spec.kind} service"
+            yield (*path, "service"), f"service {spec.name!r} is {kind}, not a token service"
         elif ref.tokens.endpoint in ("global", "failover") and spec.home is None:
             yield (*path, "endpoint"), f"service {spec.name!r} has no home (no global name)"
         elif (

@@ -87,7 +87,7 @@ class ServiceSpec(Spec):
     capacity: ServiceCapacity = ServiceCapacity()
     calls: tuple[CallSpec, ...] = ()
     strategy: Name = Field(
-        default="aws-standard", description="The catalog strategy its own calls use."
+        default="aws-standard-2026", description="The catalog strategy its own calls use."
     )
     deadline: Duration = Field(default=2.0, description="Deadline of each of its own calls.")
     token: TokenSpec = TokenSpec()
