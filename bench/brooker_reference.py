@@ -18,6 +18,7 @@ import argparse
 import heapq
 import itertools
 import random
+import statistics
 from collections.abc import Callable
 
 Backoff = Callable[[int, random.Random, list[float]], float]
@@ -81,14 +82,21 @@ def simulate(
     return calls, now
 
 
+def _mean_ci(values: list[float], digits: int) -> str:
+    """Mean ± half-width of a normal 95 % interval over the trials."""
+    mean = statistics.fmean(values)
+    half = 1.96 * statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, nargs="+", default=[10, 20, 50, 100])
+    parser.add_argument("--clients", type=int, nargs="+", default=[50])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--sd", type=float, default=2.0, help="network sd per trip, ms")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    print("| clients | backoff | write calls per client | completion (ms) |")
+    print("| clients | backoff | write calls per client | completion (s) |")
     print("|---:|---|---:|---:|")
     for clients in args.clients:
         for name, backoff in backoffs(0.005, 2.0).items():
@@ -97,9 +105,9 @@ def main() -> None:
                 simulate(clients, backoff, rng, mean=0.010, sd=args.sd / 1000, base=0.005)
                 for _ in range(args.trials)
             ]
-            calls = sum(c for c, _ in runs) / len(runs) / clients
-            done = sum(t for _, t in runs) / len(runs) * 1000
-            print(f"| {clients} | {name} | {calls:.1f} | {done:.0f} |")
+            calls = [c / clients for c, _ in runs]
+            done = [t for _, t in runs]
+            print(f"| {clients} | {name} | {_mean_ci(calls, 1)} | {_mean_ci(done, 2)} |")
 
 
 if __name__ == "__main__":

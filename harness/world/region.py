@@ -284,6 +284,9 @@ class _RegionItems:
             self._replicator.on_write(self._region, table, key, record)
         return other
 
+    def keys_with(self, table: str, part: tuple[str, str, str]) -> list[Key]:
+        return self._store.keys_with(table, part)
+
     def declared_key(self, table: str) -> tuple[str, ...] | None:
         return self._store.declared_key(table)
 
