@@ -10,7 +10,15 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 from harness.outcomes import Outcome
 from harness.scenario.fault_spec import FaultSpec
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
-from harness.scenario.types import Duration, LatencySpec, Name, Probability, Rate, Spec
+from harness.scenario.types import (
+    Deadline,
+    Duration,
+    LatencySpec,
+    Name,
+    Probability,
+    Rate,
+    Spec,
+)
 
 
 class AutomationSpec(Spec):
@@ -145,7 +153,11 @@ class ClientsSpec(Spec):
     bursts: tuple[BurstSpec, ...] = Field(
         default=(), description="Synchronized bursts on top of the arrivals (rate may be 0)."
     )
-    deadline: Duration = 3.0
+    deadline: Deadline = Field(
+        default=3.0,
+        description="The caller's deadline for one request, retries included; `none`: the "
+        "caller waits until the strategy gives up. A strategy's timeout block may set its own.",
+    )
     ops: OpsSpec = OpsSpec()
     keys: KeysSpec = KeysSpec()
     item_size: int = Field(default=200, ge=0, le=400_000)
