@@ -183,3 +183,10 @@ async def test_lease_backlog_recovers_once_admission_is_throttled(tmp_path: Path
     assert leases["held_at_end"] == 1.0
     assert leases["recovered_at"] is not None and 25 < leases["recovered_at"] < 40
     assert leases["recovery_after_fault_s"] == leases["recovered_at"] - 15
+
+
+def test_the_default_service_strategy_is_in_the_catalog() -> None:
+    from harness.client import catalog
+    from harness.scenario.service_spec import ServiceSpec
+
+    assert ServiceSpec(name="s", regions=("r",)).strategy in catalog.names()

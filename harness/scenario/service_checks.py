@@ -27,7 +27,8 @@ def service_problems(scenario: Scenario, known_strategies: Collection[str] | Non
         if spec.name == DYNAMODB:
             yield (*path, "name"), f"{DYNAMODB!r} names the regions' endpoints; pick another name"
         yield from _hosting(path, spec, regions)
-        if known_strategies is not None and spec.strategy not in known_strategies:
+        named = "strategy" in spec.model_fields_set  # the default is a catalog strategy
+        if named and known_strategies is not None and spec.strategy not in known_strategies:
             yield (
                 (*path, "strategy"),
                 f"unknown strategy {spec.strategy!r} (see `harness strategies`)",
