@@ -49,7 +49,7 @@ def test_few_strategies_share_one_plot_with_the_legend_outside(tmp_path: Path) -
         (ax,) = figure.axes
         legend = ax.get_legend()
         assert legend is not None
-        assert [t.get_text() for t in legend.get_texts()] == ["#1 failover", "#2 naive"]
+        assert [t.get_text() for t in legend.get_texts()] == ["#=1 failover", "#=1 naive"]
         assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1
         assert len(ax.patches) == 1  # the shaded fault window
     finally:
@@ -72,7 +72,7 @@ def test_sixteen_strategies_become_small_multiples(tmp_path: Path) -> None:
             visible = [ax for ax in figure.axes if ax.get_visible()]
             assert len(visible) == 16
             titles = [ax.get_title(loc="left") for ax in visible]
-            assert titles[0] == "#1 strategy-15" and titles[-1].endswith("strategy-00")
+            assert titles[0].endswith("1 strategy-15") and titles[-1].endswith("strategy-00")
         finally:
             plt.close(figure)
     assert len(set(PALETTE)) >= 16 and not math.isnan(series.success[names[0]][0])

@@ -26,7 +26,7 @@ class ChartSeries:
     bucket: float
     times: tuple[float, ...]  # bucket midpoints, seconds from the start of the run
     strategies: tuple[str, ...]  # rank order
-    ranks: Mapping[str, int]
+    ranks: Mapping[str, str]  # "3", or "=3" when tied
     success: Mapping[str, Sequence[float]]  # NaN where a bucket had no requests
     p99_ms: Mapping[str, Sequence[float]]
     attempts_per_request: Mapping[str, Sequence[float]]
@@ -60,7 +60,7 @@ def load_series(c: Comparison) -> ChartSeries:
         if f.start.mean is not None and f.end.mean is not None
     )
     times = tuple((i + 0.5) * bucket for i in range(length))
-    ranks = {row.strategy: row.rank for row in c.rows}
+    ranks = {row.strategy: f"={row.rank}" if row.tied else str(row.rank) for row in c.rows}
     return ChartSeries(bucket, times, names, ranks, success, p99, attempts, load, windows)
 
 

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from harness.compare.build import build_comparison
 from harness.compare.model import Comparison
-from harness.compare.serialize import COMPARISON_JSON, load_comparison, save_comparison
+from harness.compare.serialize import (
+    COMPARISON_JSON,
+    load_comparison,
+    save_comparison,
+    saved_settings,
+)
 
 MARKDOWN = "comparison.md"
 CSV = "comparison.csv"
@@ -40,10 +45,16 @@ def render_report(directory: Path) -> list[Path]:
 
     From DIR/comparison.json and each run's timeseries.json when the comparison was saved; for a
     directory without one (a fresh `harness run` directory) the comparison is built from the runs
-    (first strategy as baseline, no SLOs: those live in the scenario, which is not saved here)."""
+    (first strategy as baseline, no SLOs: those live in the scenario, which is not saved here).
+    A comparison.json of an older schema is rebuilt from the runs with its baseline and SLOs."""
     directory = Path(directory)
     if (directory / COMPARISON_JSON).exists():
-        comparison = load_comparison(directory)
+        older = saved_settings(directory)
+        if older is not None:
+            baseline, slos, settle = older
+            comparison = build_comparison(directory, baseline=baseline, slos=slos, settle=settle)
+        else:
+            comparison = load_comparison(directory)
     else:
         comparison = build_comparison(directory, baseline=None, slos={})
     return write_reports(comparison, directory)
