@@ -70,7 +70,12 @@ def success_chart(series: ChartSeries) -> Figure:
 
 
 def p99_chart(series: ChartSeries) -> Figure:
-    return _lines(series, series.p99_ms, "p99 latency over time", "p99 (ms, log)", None, log=True)
+    title = (
+        "p99 latency of successful requests over time (gaps: no success in that bucket)"
+        if series.p99_successes
+        else "p99 latency over time, all requests (failures included)"
+    )
+    return _lines(series, series.p99_ms, title, "p99 (ms, log)", None, log=True)
 
 
 def attempts_chart(series: ChartSeries) -> Figure:

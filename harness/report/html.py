@@ -27,7 +27,7 @@ from harness.report.fmt import (
 
 CHART_TITLES = {
     "success": "Success ratio over time",
-    "p99": "p99 latency over time (log scale)",
+    "p99": "p99 latency of successful requests over time (log scale)",
     "attempts": "Attempts per request over time",
     "load": "Load per region vs capacity",
 }
