@@ -36,7 +36,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Comparison, Path,
 def test_every_report_is_written(written: tuple[Comparison, Path, list[Path]]) -> None:
     _, root, paths = written
     names = ["comparison.json", "comparison.md", "comparison.csv", "report.html"]
-    assert [p.name for p in paths] == names
+    charts = ["chart-success.png", "chart-p99.png", "chart-attempts.png", "chart-load.png"]
+    assert [p.name for p in paths] == names + charts
+    assert all((root / name).read_bytes()[:4] == b"\x89PNG" for name in charts)
     assert all((root / name).stat().st_size > 0 for name in names)
 
 

@@ -36,6 +36,19 @@ class ChartSeries:
     attempts_per_request: Mapping[str, Sequence[float]]
     region_load: Mapping[str, Mapping[str, Sequence[float]]]  # strategy -> region -> load/capacity
     windows: tuple[Window, ...]
+    seeds: tuple[int, ...]  # the repeats pooled into every series
+
+    @property
+    def seeds_text(self) -> str:
+        """Which seeds a chart shows: every chart pools all repeats."""
+        if len(self.seeds) == 1:
+            return f"one run, seed {self.seeds[0]}"
+        listed = (
+            ", ".join(map(str, self.seeds))
+            if len(self.seeds) <= 6
+            else (f"{self.seeds[0]}…{self.seeds[-1]}")
+        )
+        return f"pooled over {len(self.seeds)} seeds ({listed}); fault windows: mean start/end"
 
 
 def load_series(c: Comparison) -> ChartSeries:
@@ -66,7 +79,10 @@ def load_series(c: Comparison) -> ChartSeries:
     )
     times = tuple((i + 0.5) * bucket for i in range(length))
     ranks = {row.strategy: f"={row.rank}" if row.tied else str(row.rank) for row in c.rows}
-    return ChartSeries(bucket, times, names, ranks, success, p99, ok_only, attempts, load, windows)
+    seeds = tuple(run.seed for run in c.runs)
+    return ChartSeries(
+        bucket, times, names, ranks, success, p99, ok_only, attempts, load, windows, seeds
+    )
 
 
 def _pad(values: Sequence[int], length: int) -> list[int]:

@@ -19,7 +19,8 @@ HTML = "report.html"
 
 
 def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
-    """comparison.json, comparison.md, comparison.csv and report.html into `directory`."""
+    """comparison.json, comparison.md, comparison.csv, report.html and chart-<name>.png (one per
+    chart, the same images report.html embeds) into `directory`."""
     from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
     from harness.report.csvout import write_csv
     from harness.report.html import render_html
@@ -37,7 +38,15 @@ def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
     html = directory / HTML
     html.write_text(render_html(comparison, charts), encoding="utf-8")
     paths.append(html)
+    for name, png in charts.items():  # each chart also as a file, for slides and tickets
+        path = directory / chart_file(name)
+        path.write_bytes(png)
+        paths.append(path)
     return paths
+
+
+def chart_file(name: str) -> str:
+    return f"chart-{name}.png"
 
 
 def render_report(directory: Path) -> list[Path]:
