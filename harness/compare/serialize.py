@@ -136,6 +136,7 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
                 "rank": row.rank,
                 "tied": row.tied,
                 "saturated": row.saturated,
+                "deadline": row.deadline,
                 "metrics": {k: _stat(s) for k, s in row.metrics.items()},
                 "ratios": {k: _ratio_out(v) for k, v in row.ratios.items()},
                 "peak_load_by_region": {k: _stat(s) for k, s in row.peak_load_by_region.items()},
@@ -257,6 +258,7 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
             peak_load_by_region={k: _load_stat(v) for k, v in s["peak_load_by_region"].items()},
             outcomes={k: int(v) for k, v in s["outcomes"].items()},
             saturated=bool(s["saturated"]),
+            deadline=str(s.get("deadline", "")),
         )
         for s in d["strategies"]
     )

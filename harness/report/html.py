@@ -14,6 +14,7 @@ from harness.report.fmt import (
     bad_cells,
     cell,
     columns,
+    deadline_line,
     fault_rows,
     fault_span,
     rank_text,
@@ -82,6 +83,9 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
         f'<p class="note">{escape(repeats)}; baseline <b>{escape(c.baseline)}</b>; '
         f"home region {escape(c.home_region)}. {escape(RANK_TEXT)}</p>",
         f'<p class="note"><b>{escape(verdict_text(c))}</b></p>',
+        f'<p class="note">{escape(deadline_line(c).replace("`", ""))}</p>'
+        if deadline_line(c)
+        else "",
         _table(["#", "strategy", *(col.header for col in cols)], rows, left=2),
         _legend(c, [col.key for col in cols]),
         "<h2>Ties and gaps between neighbours</h2>",

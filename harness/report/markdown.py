@@ -12,6 +12,7 @@ from harness.report.fmt import (
     bad_cells,
     cell,
     columns,
+    deadline_line,
     fault_rows,
     fault_span,
     rank_text,
@@ -47,7 +48,10 @@ def render_markdown(c: Comparison) -> str:
             text = cell(c, row.strategy, col)
             cells.append(f"**{text}** ✗" if (row.strategy, col.key) in bad else text)
         rows.append([rank_text(row), name, *cells])
-    out = [f"# Comparison: {c.scenario}", "", summary_line(c), "", verdict_text(c), ""]
+    out = [f"# Comparison: {c.scenario}", "", summary_line(c), ""]
+    if deadline_line(c):
+        out += [deadline_line(c), ""]
+    out += [verdict_text(c), ""]
     out += _table(["#", "strategy", *(col.header for col in cols)], rows, left=2)
     out += ["", *_legend(c, [col.key for col in cols]), ""]
     out += ["## Ties and gaps between neighbours", ""]

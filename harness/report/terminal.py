@@ -10,7 +10,15 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.compare.model import Comparison
-from harness.report.fmt import Column, bad_cells, cell, columns, rank_text, verdict_text
+from harness.report.fmt import (
+    Column,
+    bad_cells,
+    cell,
+    columns,
+    deadline_line,
+    rank_text,
+    verdict_text,
+)
 
 # Order of importance after rank and strategy; the rest of the compact columns follow.
 _PRIORITY = (
@@ -58,6 +66,8 @@ def fit_columns(c: Comparison, width: int) -> tuple[list[Column], list[Column]]:
 def scoreboard_table(c: Comparison, width: int = 200) -> Table:
     shown, left = fit_columns(c, width)
     caption = verdict_text(c)
+    if deadline_line(c):
+        caption += " " + deadline_line(c).replace("`", "")
     if c.violations:
         caption += " Red: SLO violated."
     if left:
