@@ -18,6 +18,7 @@ from harness.scenario.model import Scenario
 from harness.scenario.service_spec import DYNAMODB, GLOBAL, service_routes
 from harness.services.caller import Caller, Directory
 from harness.services.instance import ServiceInstance
+from harness.telemetry.service_metrics import ServiceRow
 from harness.world.world import World
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,10 @@ class ServiceTier:
             except Exception:  # keep closing the rest
                 log.exception("stopping service %s@%s", instance.name, instance.region)
 
+    def service_rows(self) -> list[ServiceRow]:
+        """For harness.telemetry.service_metrics (scrape time)."""
+        return [instance_row(instance) for instance in self.instances.values()]
+
     # ---- ServiceControl ------------------------------------------------------------------------
 
     def set_throttle(self, service: str, region: str, max_queue: int) -> int:
@@ -160,3 +165,30 @@ class ServiceTier:
 
 
 __all__ = ["DYNAMODB", "ServiceTier", "service_addresses"]
+
+
+def instance_row(instance: ServiceInstance) -> ServiceRow:
+    leases: dict[str, float] = {}
+    if instance.leases is not None:
+        stats = instance.leases.stats()
+        leases = {
+            "held": stats.valid,
+            "queued": stats.queued,
+            "waiting": stats.held,
+            "throttle": stats.throttle or 0,
+            "renewed": stats.renewed_total,
+            "established": stats.established_total,
+            "timed_out": stats.timed_out_total,
+            "failed": stats.failed_total,
+        }
+    healthy = instance.health()
+    return ServiceRow(
+        service=instance.name,
+        region=instance.region,
+        requests=dict(instance.requests),
+        calls=dict(instance.calls),
+        in_flight=instance.capacity.in_service,
+        queued=instance.capacity.queued,
+        healthy=healthy,
+        leases=leases,
+    )
