@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.client.api import Request
 from harness.client.factory import resolve_strategies
@@ -22,6 +24,7 @@ from harness.runner import RunOptions, run_scenario
 from harness.scenario import parse_scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
 from harness.services.attach import attach_services
+from harness.telemetry.service_metrics import ServiceCollector
 from harness.world.control import DnsOverride
 from harness.world.world import World
 
@@ -130,6 +133,25 @@ async def test_a_service_calling_a_service_answers_503_naming_the_failed_depende
             # attempt timeout (the catalog's aws-standard) fires: nested timeouts, as in life.
             assert outcome is Outcome.SERVER_ERROR
             assert detail in ("auth: server_error", "auth: timeout")
+            # ... and the scrape says so, per service and per callee.
+            registry = CollectorRegistry()
+            collector = ServiceCollector()
+            collector.add("t", tier)
+            registry.register(collector)
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for metric in text_string_to_metric_families(generate_latest(registry).decode())
+                for sample in metric.samples
+            }
+
+            def value(name: str, **labels: str) -> float:
+                return samples.get((name, tuple(sorted({"strategy": "t", **labels}.items()))), 0)
+
+            front = {"service": "front", "region": "us-west-2"}
+            auth = {"service": "auth", "region": "us-east-1", "target": "dynamodb"}
+            assert value("harness_service_requests_total", **front, outcome="DependencyFailed") == 1
+            assert value("harness_service_calls_total", **front, target="auth", outcome="ok") == 1
+            assert value("harness_service_calls_total", **auth, outcome="dns_nodata") >= 1
             world.zone.remove_override(override)
         finally:
             await transport.close()
