@@ -20,6 +20,7 @@ from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
+from harness.report.writers import render_report
 from harness.runner import RunOptions, run_scenario
 from harness.scenario import parse_scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
@@ -93,6 +94,13 @@ async def test_failure_propagates_through_the_chain_and_a_cached_token_stops_it(
     nodes = services["graph"]["nodes"]
     assert min(v for v in nodes["auth@us-east-1"]["timeline"][12:20] if v is not None) < 0.1
     assert ["auth@us-east-1", "dynamodb@us-east-1"] in services["graph"]["edges"]
+    # The reports show the tier: a table per service and the graph with its availability strips.
+    render_report(tmp_path)
+    markdown = (tmp_path / "comparison.md").read_text()
+    assert "| auth | token | us-east-1, us-west-2 (global: us-east-1) |" in markdown
+    html = (tmp_path / "report.html").read_text()
+    assert "Dependency graph" in html and html.count("data:image/png;base64,") >= 2
+    assert (tmp_path / "chart-services-graph.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.looptime

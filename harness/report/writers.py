@@ -26,17 +26,33 @@ def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
     from harness.report.html import render_html
     from harness.report.markdown import render_markdown
     from harness.report.series import load_series
+    from harness.report.services import (
+        graph_png,
+        load_services,
+        services_html,
+        services_markdown,
+    )
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     series = load_series(comparison)
     charts = {name: render_chart(series, name) for name in CHARTS}
     paths = [save_comparison(comparison, directory)]
+    services = load_services(directory)  # the service tier, when the scenario has one
     markdown = directory / MARKDOWN
-    markdown.write_text(render_markdown(comparison), encoding="utf-8")
+    text = render_markdown(comparison)
+    if services is not None:
+        text += services_markdown(*services)
+    markdown.write_text(text, encoding="utf-8")
     paths += [markdown, write_csv(comparison, directory / CSV)]
     html = directory / HTML
-    html.write_text(render_html(comparison, charts), encoding="utf-8")
+    page = render_html(comparison, charts)
+    if services is not None:
+        graph = graph_png(services[1])
+        section = services_html(*services, graph)
+        page = page.replace("</body></html>", section + "</body></html>", 1)
+        charts = {**charts, "services-graph": graph}
+    html.write_text(page, encoding="utf-8")
     paths.append(html)
     for name, png in charts.items():  # each chart also as a file, for slides and tickets
         path = directory / chart_file(name)
