@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from harness.world.dynamo_limits import ITEM_TOO_LARGE, LimitError, item_size
 from harness.world.dynamo_update import UpdateError, Updates, apply_updates, parse_updates
 from harness.world.store import DEFAULT_HASH_KEY, DEFAULT_RANGE_KEY, Item, Key, Record
 
@@ -39,14 +40,17 @@ _valid_tables: set[str] = set()  # names already checked: skips the regex on the
 class DynamoError(Exception):
     """An error answered in DynamoDB's shape: {"__type": "...#Code", "message": "..."}."""
 
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
+    def __init__(
+        self, code: str, message: str, status: int = 400, *, namespace: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.namespace = namespace
 
     def payload(self) -> dict[str, str]:
-        prefix = (
+        prefix = self.namespace or (
             _CORAL
             if self.code in ("UnknownOperationException", "SerializationException")
             else _DYNAMO
@@ -56,6 +60,27 @@ class DynamoError(Exception):
 
 def validation(message: str) -> DynamoError:
     return DynamoError("ValidationException", message)
+
+
+def body_too_large(size: int | None, limit: int) -> DynamoError:
+    """A request body over the endpoint's limit: a request-validation error (the namespace
+    DynamoDB's front end uses for those), with HTTP's own status for it."""
+    told = "" if size is None else f" ({size} bytes)"
+    return DynamoError(
+        "ValidationException",
+        f"Request size{told} exceeded the limit of {limit} bytes",
+        413,
+        namespace="com.amazon.coral.validate#",
+    )
+
+
+def body_timeout(seconds: float) -> DynamoError:
+    return DynamoError(
+        "RequestTimeoutException",
+        f"Your request body was not received within {seconds:g} seconds",
+        408,
+        namespace=_CORAL,
+    )
 
 
 def throttled() -> DynamoError:
@@ -110,6 +135,8 @@ def decode(body: bytes) -> dict[str, Any]:
         request = _DECODE(body.decode() if body else "{}")
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
         raise DynamoError("SerializationException", f"body is not JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the decoder's stack: no item can be
+        raise DynamoError("SerializationException", "body is nested too deeply") from None
     if not isinstance(request, dict):
         raise DynamoError("SerializationException", "body must be a JSON object")
     return request
@@ -153,8 +180,7 @@ def _put_item(table: str, request: dict[str, Any], items: Items, region: str) ->
     item = request.get("Item")
     if not isinstance(item, dict):
         raise validation("Item must be a map of attribute values")
-    for value in item.values():
-        _check_value(value)
+    _check_size(item, "Item size has exceeded the maximum allowed size")
     returns = _return_values(request, ("NONE", "ALL_OLD"))
     previous = items.write(table, _key_from_item(table, item, items), item)
     return Result(_old_attributes(previous) if returns == "ALL_OLD" else {})
@@ -181,6 +207,7 @@ def _update_item(table: str, request: dict[str, Any], items: Items, region: str)
     old = current.item if current is not None and current.item is not None else None
     base = old if old is not None else {name: {kind: value} for name, kind, value in key}
     new = apply_updates(base, updates)
+    _check_size(new, "Item size to update has exceeded the maximum allowed size")
     items.write(table, key, new)
     changed = {name for name, _ in updates}
     chosen: Item | None = {
@@ -283,9 +310,12 @@ def _key_part(name: str, value: object) -> tuple[str, str, str]:
     raise validation(f"key attribute {name} must be a non-empty S, N or B value, got {value!r}")
 
 
-def _check_value(value: object) -> None:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise validation(f"not a DynamoDB attribute value: {value!r}")
+def _check_size(item: Item, too_large: str) -> None:
+    try:
+        item_size(item)
+    except LimitError as exc:
+        message = str(exc)
+        raise validation(too_large if message == ITEM_TOO_LARGE else message) from None
 
 
 def _return_values(request: dict[str, Any], allowed: tuple[str, ...]) -> str:
