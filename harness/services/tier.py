@@ -15,7 +15,7 @@ from harness.clock import Clock
 from harness.errors import AddressError, HarnessError
 from harness.events import EventBus
 from harness.scenario.model import Scenario
-from harness.scenario.service_spec import DYNAMODB, GLOBAL, service_routes
+from harness.scenario.service_spec import GLOBAL, service_routes
 from harness.services.caller import Caller, Directory
 from harness.services.instance import ServiceInstance
 from harness.telemetry.service_metrics import ServiceRow
@@ -138,6 +138,20 @@ class ServiceTier:
             except Exception:  # keep closing the rest
                 log.exception("stopping service %s@%s", instance.name, instance.region)
 
+    def info(self) -> dict[str, object]:
+        """Where each service answers: its names (route -> DNS name), addresses and the port."""
+        return {
+            name: {
+                "names": routes,
+                "addresses": {
+                    region: list(self.addresses[(name, region)])
+                    for region in self.scenario.service(name).regions
+                },
+                "port": self.port,
+            }
+            for name, routes in self.routes.items()
+        }
+
     def service_rows(self) -> list[ServiceRow]:
         """For harness.telemetry.service_metrics (scrape time)."""
         return [instance_row(instance) for instance in self.instances.values()]
@@ -162,9 +176,6 @@ class ServiceTier:
         instance = self.instances.get(entry[0])
         if instance is not None and instance.leases is not None:
             instance.leases.clear_throttle(entry[1])
-
-
-__all__ = ["DYNAMODB", "ServiceTier", "service_addresses"]
 
 
 def instance_row(instance: ServiceInstance) -> ServiceRow:
