@@ -12,6 +12,7 @@ import socket
 
 import pytest
 from prometheus_client import CollectorRegistry
+from service_fakes import FakeServices
 from telemetry_stream import STRATEGIES, FakeWorld, generator_stats, one_of_each, tick
 
 from harness.errors import HarnessError
@@ -21,6 +22,7 @@ from harness.telemetry.dashcheck import check_dashboards_against
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.prometheus import Prometheus, PrometheusApi, PrometheusError
 from harness.telemetry.server import serving
+from harness.telemetry.service_metrics import ServiceCollector
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -48,6 +50,10 @@ async def test_every_panel_expression_returns_data() -> None:
         one_of_each(bus, strategy)
         telemetry.add_world_source(strategy, world)
         telemetry.add_generator_source(strategy, generator_stats)
+    services = ServiceCollector()
+    for strategy in STRATEGIES:
+        services.add(strategy, FakeServices())
+    registry.register(services)
     telemetry.start_run(loop.time)
     stop = asyncio.Event()
     dashboards = list(all_dashboards().values())
