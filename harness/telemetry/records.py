@@ -34,7 +34,7 @@ class RecordWriter:
         self._origin = origin
         self._flush_every = flush_every
         self._flush_interval = flush_interval
-        self._file: BinaryIO | None = path.open("wb")  # noqa: SIM115 - open for the run
+        self._file: BinaryIO | None = path.open("wb")  # open for the run
         self._pending: list[str] = []
         self._last_flush = origin  # on the measurement clock, as the events' `end`
         self.written = 0
