@@ -135,7 +135,10 @@ async def run_scenario(
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
         series = TimeSeries(
-            origin=origin, duration=scenario.duration, regions=scenario.region_names
+            origin=origin,
+            duration=scenario.duration,
+            regions=scenario.region_names,
+            horizon=scenario.clients.deadline + DRAIN_GRACE,
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)

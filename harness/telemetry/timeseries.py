@@ -1,7 +1,10 @@
 """Per-strategy time series in fixed buckets (by intended start), for charts and fault windows.
 
 Per-bucket latency uses a compact log-binned histogram (~4 % resolution): a full HDR histogram
-per bucket would cost ~20 KB each. Memory is proportional to buckets × bins, not to requests.
+per bucket would cost ~20 KB each. A bucket's histogram lives only while requests that started in
+it can still finish (its end + `horizon`, the longest a request can last); then its p50/p99 are
+kept and the bins freed. So memory is flat in run length: a few open buckets of bins per strategy
+plus a handful of numbers per bucket, allocated at the start.
 """
 
 from __future__ import annotations
@@ -47,37 +50,76 @@ class StrategySeries:
         self.ok = array("l", bytes(8 * buckets))
         self.attempts = array("l", bytes(8 * buckets))
         self.region_attempts = {r: array("l", bytes(8 * buckets)) for r in regions}
-        self._latency = [array("l") for _ in range(buckets)]  # allocated lazily per bucket
+        self.p50_ms = array("d", [math.nan]) * buckets  # NaN: no request in that bucket
+        self.p99_ms = array("d", [math.nan]) * buckets
+        self._open: dict[int, array[int]] = {}  # bucket -> latency bins, until it closes
+        self._closed_below = 0  # buckets before this index are closed
+        self.late = 0  # requests that finished after their bucket closed (latency not binned)
 
     def add(self, index: int, event: RequestFinished) -> None:
         self.requests[index] += 1
         if event.outcome.is_success:
             self.ok[index] += 1
         self.attempts[index] += event.attempts
-        bins = self._latency[index]
-        if not bins:
-            bins.extend([0] * _BINS)
+        if index < self._closed_below:
+            self.late += 1
+            return
+        bins = self._open.get(index)
+        if bins is None:
+            bins = self._open[index] = array("l", bytes(8 * _BINS))
         bins[_bin(event.latency)] += 1
 
+    @property
+    def open_buckets(self) -> int:
+        return len(self._open)
+
+    def close_below(self, index: int) -> None:
+        """Keep p50/p99 of every bucket before `index` and free their bins."""
+        if index <= self._closed_below:
+            return
+        for i in [i for i in self._open if i < index]:
+            bins = self._open.pop(i)
+            self.p50_ms[i] = _quantile_ms(bins, 0.50)
+            self.p99_ms[i] = _quantile_ms(bins, 0.99)
+        self._closed_below = index
+
     def quantile_ms(self, index: int, q: float) -> float | None:
-        bins = self._latency[index]
-        total = sum(bins)
-        if total == 0:
-            return None
-        rank = q * total
-        seen = 0
-        for i, count in enumerate(bins):
-            seen += count
-            if seen >= rank:
-                return round(_bin_value_ms(i), 3)
-        return round(_bin_value_ms(_BINS - 1), 3)
+        bins = self._open.get(index)
+        if bins is not None:
+            value = _quantile_ms(bins, q)
+        else:
+            value = (self.p50_ms if q == 0.50 else self.p99_ms)[index]
+        return None if math.isnan(value) else value
+
+
+def _quantile_ms(bins: array[int], q: float) -> float:
+    total = sum(bins)
+    if total == 0:
+        return math.nan
+    rank = q * total
+    seen = 0
+    for i, count in enumerate(bins):
+        seen += count
+        if seen >= rank:
+            return round(_bin_value_ms(i), 3)
+    return round(_bin_value_ms(_BINS - 1), 3)
 
 
 class TimeSeries:
     """Subscribe `add` to RequestFinished; `to_json()` for timeseries.json."""
 
-    def __init__(self, *, origin: float, duration: float, regions: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        *,
+        origin: float,
+        duration: float,
+        regions: tuple[str, ...],
+        horizon: float = 60.0,
+    ) -> None:
+        """`horizon`: the longest a request can take (deadline and grace): a bucket's latency
+        bins are kept until requests that started in it cannot still be running."""
         self.origin = origin
+        self.horizon = horizon
         self.bucket = choose_bucket(duration)
         self.buckets = max(1, math.ceil(duration / self.bucket))
         self.regions = regions
@@ -90,6 +132,8 @@ class TimeSeries:
         index = int((event.intended_start - self.origin) / self.bucket)
         if 0 <= index < self.buckets:
             series.add(index, event)
+        # every request still to come started after `end - horizon`: older buckets are complete
+        series.close_below(int((event.end - self.horizon - self.origin) / self.bucket))
 
     def add_attempt(self, event: AttemptFinished, now: float) -> None:
         """Load on a region: attempts that reached its servers, bucketed by when they ended
