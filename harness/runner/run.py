@@ -253,13 +253,23 @@ async def _drive(
             )
             background.append(tg.create_task(view.run(origin)))
         generators = [tg.create_task(c.generator.run(origin)) for c in clients]
+        scope = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with scope:
                 # Failures surface through the TaskGroup (once each), not through this wait.
                 await asyncio.wait(generators)
                 # Run to the full duration even when the last request finished early, so late
                 # phases and scheduled reverts happen and every run covers the same horizon.
                 await asyncio.sleep(max(0.0, origin + scenario.duration - clock.now()))
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            # A generator that could not keep up is still sending late arrivals: the run is
+            # saturated, not broken. Stop it and keep its numbers, flagged as not to be trusted.
+            for client, task in zip(clients, generators, strict=True):
+                if not task.done():
+                    client.generator.overran(limit)
+                    task.cancel()
         finally:
             for task in background:
                 task.cancel()
