@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.client import catalog
-from harness.runner import RunOptions, run as run_module, run_scenario
+from harness.runner import RunOptions, run_scenario
+from harness.runner import run as run_module
 from harness.scenario import parse_scenario
 
 SCENARIO = """
