@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _ResultsWriter:
+    """Results are written however the run ended, each file independently. The first error is
+    the one reported: if the run had already failed, or for a second file that cannot be written
+    (usually the same full disk or read-only directory), write errors go to the debug log."""
+
+    def __init__(self, failed: bool) -> None:
+        self._failed = failed
+        self._first: HarnessError | None = None
+
+    def attempt(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except HarnessError as exc:
+            if self._failed or self._first is not None:
+                log.debug("also failed after the first error: %s", exc)
+            else:
+                self._first = exc
+
+    def raise_first(self) -> None:
+        if self._first is not None:
+            raise self._first
+
+
 class Interrupted(Exception):
     """SIGINT/SIGTERM arrived: end the run cleanly and keep partial results."""
 
@@ -84,6 +108,7 @@ async def run_scenario(
     origin = clock.now()
     ending = _Ending()
     revert_reason = "end_of_run"
+    failed = False
     try:
         shared = scenario.run.isolation == "shared"
         for name, _ in strategies if not shared else [("shared", None)]:
@@ -183,6 +208,7 @@ async def run_scenario(
     except BaseException as exc:
         revert_reason = "error"
         ending.status, ending.reason = "error", _describe(exc)
+        failed = True
         raise
     finally:
         if telemetry is not None:
@@ -196,8 +222,9 @@ async def run_scenario(
             await world.stop()
         if metrics_server is not None:
             await metrics_server.stop()
+        results = _ResultsWriter(failed)
         if records is not None:
-            records.close()
+            results.attempt(records.close)
         summary = _summary(
             scenario,
             options,
@@ -210,10 +237,12 @@ async def run_scenario(
             started_wall,
             ending,
         )
-        write_json(out / "summary.json", summary)
+        results.attempt(lambda: write_json(out / "summary.json", summary))
         if series is not None:
-            write_json(out / "timeseries.json", series.to_json())
-        write_json(out / "journal.json", _journal(injectors))
+            timeseries_json = series.to_json()
+            results.attempt(lambda: write_json(out / "timeseries.json", timeseries_json))
+        results.attempt(lambda: write_json(out / "journal.json", _journal(injectors)))
+        results.raise_first()
     return RunResult(
         out_dir=out,
         summary=summary,

@@ -9,10 +9,12 @@ concatenated members, and our reader drops (and reports) a truncated last one.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from pathlib import Path
 from typing import BinaryIO
 
+from harness.errors import HarnessError
 from harness.events import RequestFinished
 
 _FLUSH_EVERY = 2000  # records: bounds the buffer when a virtual clock runs far faster than real
@@ -34,7 +36,10 @@ class RecordWriter:
         self._origin = origin
         self._flush_every = flush_every
         self._flush_interval = flush_interval
-        self._file: BinaryIO | None = path.open("wb")  # open for the run
+        try:
+            self._file: BinaryIO | None = path.open("wb")  # open for the run
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
         self._pending: list[str] = []
         self._last_flush = origin  # on the measurement clock, as the events' `end`
         self.written = 0
@@ -65,10 +70,15 @@ class RecordWriter:
         if self._file is None or not self._pending:
             return
         data = ("\n".join(self._pending) + "\n").encode("utf-8")
-        self._file.write(gzip.compress(data, compresslevel=1, mtime=0))
-        self._file.flush()  # to the OS now: it survives the process being killed
-        self.written += len(self._pending)
+        count = len(self._pending)
         self._pending.clear()
+        try:
+            self._file.write(gzip.compress(data, compresslevel=1, mtime=0))
+            self._file.flush()  # to the OS now: it survives the process being killed
+        except OSError as exc:  # a full disk: stop writing, say where and why
+            self._abandon()
+            raise _cannot_write(self.path, exc) from None
+        self.written += count
 
     def close(self) -> None:
         if self._file is None:
@@ -76,5 +86,14 @@ class RecordWriter:
         try:
             self.flush()
         finally:
-            self._file.close()
-            self._file = None
+            self._abandon()
+
+    def _abandon(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):  # its buffer cannot be written either
+                file.close()
+
+
+def _cannot_write(path: Path, exc: OSError) -> HarnessError:
+    return HarnessError(f"{path}: cannot write ({exc.strerror or exc})")
