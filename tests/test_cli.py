@@ -47,7 +47,8 @@ def test_schema_is_json_schema() -> None:
 def test_strategies_lists_the_catalog() -> None:
     result = harness("strategies")
     assert result.returncode == 0
-    for name in ("naive", "aws-standard", "aws-adaptive", "breaker-failover", "pinned-dns"):
+    names = ("naive", "aws-standard-2026", "aws-adaptive-2026", "breaker-failover", "pinned-dns")
+    for name in names:
         assert name in result.stdout
 
 
@@ -74,6 +75,7 @@ def test_run_writes_results_and_journal(tmp_path: Path) -> None:
     ):
         assert field in naive
     assert set(naive["latency_ms"]) == {"p50", "p90", "p99", "p999", "max"}
+    assert naive["deadline"] == summary["strategies"]["breaker-failover"]["deadline"] == 2.0
     assert naive["outcomes"].get("dns_nodata", 0) > 0
     fault = summary["faults"][0]
     assert fault["fault"] == "dns.nodata" and fault["target"] == "us-east-1"
