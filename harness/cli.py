@@ -28,6 +28,11 @@ out = Console(width=None if sys.stdout.isatty() else 220)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
 
 EXIT_INVALID = 2
+DURATION_HELP = (
+    "Run for this long, e.g. 30s. The phases and fault timeline are scaled to fit (starts, "
+    "durations, flap periods, automation stalls: new/old duration); TTLs, latencies, deadlines "
+    "and rates are not."
+)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
@@ -207,7 +212,7 @@ def run(
     ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration, e.g. 30s.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     clock: Annotated[
         str | None, typer.Option(help="virtual (fast, deterministic) or real (watch live).")
     ] = None,
@@ -241,7 +246,7 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Comparison directory.")] = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     clock: Annotated[str | None, typer.Option(help="virtual or real.")] = None,
     metrics_addr: Annotated[
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")

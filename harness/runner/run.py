@@ -166,7 +166,7 @@ async def run_scenario(
             origin=origin,
             duration=scenario.duration,
             regions=scenario.region_names,
-            horizon=scenario.clients.deadline + DRAIN_GRACE,
+            horizon=_longest_request(clients) + DRAIN_GRACE,
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)
@@ -268,9 +268,7 @@ async def _drive(
     console: Any,
     progress: bool,
 ) -> None:
-    deadlines = [client.deadline for client in clients]
-    longest = NO_DEADLINE_DRAIN if None in deadlines else max(d or 0.0 for d in deadlines)
-    limit = scenario.duration + longest + DRAIN_GRACE + SETTLE
+    limit = scenario.duration + _longest_request(clients) + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
         background = [tg.create_task(injector.run(origin)) for injector in injectors.values()]
         background.append(tg.create_task(phases.run(origin)))
@@ -307,6 +305,14 @@ async def _drive(
         finally:
             for task in background:
                 task.cancel()
+
+
+def _longest_request(clients: list[StrategyClient]) -> float:
+    """The longest a request can last: the longest deadline, or a long drain without one."""
+    deadlines = [client.deadline for client in clients]
+    return (
+        NO_DEADLINE_DRAIN if None in deadlines else max((d or 0.0 for d in deadlines), default=0.0)
+    )
 
 
 async def _watch(interrupt: asyncio.Event) -> None:
