@@ -159,6 +159,7 @@ async def run_scenario(
             )
 
         telemetry.declare_phases(tuple(p.name for p in scenario.phases))
+        telemetry.declare_faults(scenario.timeline)
         origin = clock.now() + SETTLE
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)

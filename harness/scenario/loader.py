@@ -95,6 +95,14 @@ def parse_scenario(
     return scenario
 
 
+def problem_at(path: str | Path, field: tuple[str | int, ...], message: str) -> Problem:
+    """A Problem for a field of a scenario file that loaded, located on its line."""
+    name = str(path)
+    document = read_yaml(_read(Path(path), name))
+    line, shown = locate(document.root, document.data, field)
+    return Problem(name, line, shown, message)
+
+
 def _read(path: Path, name: str) -> str:
     try:
         if path.is_dir():
