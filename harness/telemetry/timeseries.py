@@ -1,10 +1,13 @@
 """Per-strategy time series in fixed buckets (by intended start), for charts and fault windows.
 
 Per-bucket latency uses a compact log-binned histogram (~4 % resolution): a full HDR histogram
-per bucket would cost ~20 KB each. A bucket's histogram lives only while requests that started in
-it can still finish (its end + `horizon`, the longest a request can last); then its p50/p99 are
+per bucket would cost ~20 KB each. A bucket's histograms live only while requests that started in
+it can still finish (its end + `horizon`, the longest a request can last); then its quantiles are
 kept and the bins freed. So memory is flat in run length: a few open buckets of bins per strategy
 plus a handful of numbers per bucket, allocated at the start.
+Successes and failures are binned apart (32-bit counts, so two cost what one 64-bit did): the
+p99 of successes is what a chart of latency during an outage must show, since a strategy that
+fails fast would otherwise look fastest exactly when it serves nothing.
 """
 
 from __future__ import annotations
@@ -44,21 +47,27 @@ def _bin_value_ms(index: int) -> float:
     return low * math.sqrt(_GROWTH) * 1000
 
 
+# The quantiles kept per bucket once it closes: (q, successes only)
+_KEPT = ((0.50, False), (0.99, False), (0.50, True), (0.99, True))
+
+
 class StrategySeries:
     def __init__(self, buckets: int, regions: tuple[str, ...]) -> None:
         self.requests = array("l", bytes(8 * buckets))
         self.ok = array("l", bytes(8 * buckets))
         self.attempts = array("l", bytes(8 * buckets))
         self.region_attempts = {r: array("l", bytes(8 * buckets)) for r in regions}
-        self.p50_ms = array("d", [math.nan]) * buckets  # NaN: no request in that bucket
-        self.p99_ms = array("d", [math.nan]) * buckets
-        self._open: dict[int, array[int]] = {}  # bucket -> latency bins, until it closes
+        # closed buckets: one array per kept quantile, NaN where the bucket had no request
+        self._kept = {key: array("d", [math.nan]) * buckets for key in _KEPT}
+        # open buckets: bucket -> (latency bins of successes, of failures), until it closes
+        self._open: dict[int, tuple[array[int], array[int]]] = {}
         self._closed_below = 0  # buckets before this index are closed
         self.late = 0  # requests that finished after their bucket closed (latency not binned)
 
     def add(self, index: int, event: RequestFinished) -> None:
         self.requests[index] += 1
-        if event.outcome.is_success:
+        success = event.outcome.is_success
+        if success:
             self.ok[index] += 1
         self.attempts[index] += event.attempts
         if index < self._closed_below:
@@ -66,40 +75,41 @@ class StrategySeries:
             return
         bins = self._open.get(index)
         if bins is None:
-            bins = self._open[index] = array("l", bytes(8 * _BINS))
-        bins[_bin(event.latency)] += 1
+            bins = self._open[index] = (array("i", bytes(4 * _BINS)), array("i", bytes(4 * _BINS)))
+        bins[0 if success else 1][_bin(event.latency)] += 1
 
     @property
     def open_buckets(self) -> int:
         return len(self._open)
 
     def close_below(self, index: int) -> None:
-        """Keep p50/p99 of every bucket before `index` and free their bins."""
+        """Keep the quantiles of every bucket before `index` and free their bins."""
         if index <= self._closed_below:
             return
         for i in [i for i in self._open if i < index]:
             bins = self._open.pop(i)
-            self.p50_ms[i] = _quantile_ms(bins, 0.50)
-            self.p99_ms[i] = _quantile_ms(bins, 0.99)
+            for q, ok_only in _KEPT:
+                self._kept[q, ok_only][i] = _quantile_ms(bins, q, ok_only)
         self._closed_below = index
 
-    def quantile_ms(self, index: int, q: float) -> float | None:
+    def quantile_ms(self, index: int, q: float, *, ok_only: bool = False) -> float | None:
+        """The q-quantile of latency in bucket `index`: all requests, or successes only."""
         bins = self._open.get(index)
-        if bins is not None:
-            value = _quantile_ms(bins, q)
-        else:
-            value = (self.p50_ms if q == 0.50 else self.p99_ms)[index]
+        value = (
+            _quantile_ms(bins, q, ok_only) if bins is not None else self._kept[q, ok_only][index]
+        )
         return None if math.isnan(value) else value
 
 
-def _quantile_ms(bins: array[int], q: float) -> float:
-    total = sum(bins)
+def _quantile_ms(bins: tuple[array[int], array[int]], q: float, ok_only: bool) -> float:
+    parts = bins[:1] if ok_only else bins
+    total = sum(sum(b) for b in parts)
     if total == 0:
         return math.nan
     rank = q * total
     seen = 0
-    for i, count in enumerate(bins):
-        seen += count
+    for i in range(_BINS):
+        seen += sum(b[i] for b in parts)
         if seen >= rank:
             return round(_bin_value_ms(i), 3)
     return round(_bin_value_ms(_BINS - 1), 3)
@@ -158,6 +168,12 @@ class TimeSeries:
                 "attempts": list(s.attempts),
                 "latency_p50_ms": [s.quantile_ms(i, 0.50) for i in range(self.buckets)],
                 "latency_p99_ms": [s.quantile_ms(i, 0.99) for i in range(self.buckets)],
+                "latency_ok_p50_ms": [
+                    s.quantile_ms(i, 0.50, ok_only=True) for i in range(self.buckets)
+                ],
+                "latency_ok_p99_ms": [
+                    s.quantile_ms(i, 0.99, ok_only=True) for i in range(self.buckets)
+                ],
                 "region_attempts": {r: list(v) for r, v in s.region_attempts.items()},
             }
         return {"bucket": self.bucket, "buckets": self.buckets, "strategies": strategies}
