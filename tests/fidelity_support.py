@@ -182,23 +182,11 @@ async def harness_attempts(world: World, spec: StrategySpec, calls: int) -> Harn
     return HarnessResult([r.attempts for r in finished], delays)
 
 
-def ks_statistic(a: Sequence[float], b: Sequence[float]) -> float:
-    """Two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical CDFs."""
-    xs, ys = sorted(a), sorted(b)
-    i = j = 0
-    gap = 0.0
-    while i < len(xs) and j < len(ys):
-        if xs[i] <= ys[j]:
-            i += 1
-        else:
-            j += 1
-        gap = max(gap, abs(i / len(xs) - j / len(ys)))
-    return gap
+def same_distribution(a: Sequence[float], b: Sequence[float], alpha: float = 0.001) -> bool:
+    """Two-sample Kolmogorov-Smirnov (scipy): True unless the samples differ at `alpha`."""
+    from scipy.stats import ks_2samp
 
-
-def ks_critical(n: int, m: int, alpha_coefficient: float = 1.95) -> float:
-    """KS two-sample critical value; 1.95 is the coefficient for alpha = 0.001."""
-    return alpha_coefficient * math.sqrt((n + m) / (n * m))
+    return bool(ks_2samp(a, b).pvalue > alpha)
 
 
 def normalized(
