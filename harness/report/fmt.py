@@ -217,8 +217,8 @@ def ratio_legend(c: Comparison) -> list[str]:
     return [
         f"fail vs base: this strategy's failures (1 - availability) ÷ the baseline's (`{base}`); "
         "0.10 = ten times fewer failed requests",
-        "vs base: p99 ÷ the baseline's p99 (Polly's benchmark 'Ratio'); ratios of every metric "
-        "are in comparison.csv",
+        "vs base: p99 of successes ÷ the baseline's (Polly's benchmark 'Ratio'); ratios of every "
+        "metric are in comparison.csv",
     ]
 
 
