@@ -12,6 +12,7 @@ import dns.asyncquery
 import dns.message
 import dns.rcode
 import pytest
+from prometheus_client import CollectorRegistry
 
 from harness.control.api import ControlApi, ControlServer
 from harness.control.host import HostedWorld, hosted_world
@@ -198,7 +199,7 @@ async def test_timeline_runs_from_now_and_revert_all_cancels_what_is_left() -> N
 
 
 async def test_a_fault_this_world_cannot_take_is_409_and_journaled() -> None:
-    async with running() as (hosted, http, url):
+    async with running() as (_, http, url):
         status, body = await call(
             http, "POST", f"{url}/faults", {"fault": "dns.automation_race", "target": "us-east-1"}
         )
@@ -233,7 +234,9 @@ async def test_shutdown_reverts_every_fault_and_the_journal_says_so() -> None:
 async def test_leaving_the_block_with_an_error_reverts_with_reason_error() -> None:
     with pytest.raises(RuntimeError):
         async with running() as (hosted, http, url):
-            await call(http, "POST", f"{url}/faults", {"fault": "dns.nodata", "target": "us-east-1"})
+            await call(
+                http, "POST", f"{url}/faults", {"fault": "dns.nodata", "target": "us-east-1"}
+            )
             raise RuntimeError("the test failed")
     assert hosted.faults.journal.to_json()[-1]["reason"] == "error"
 
@@ -282,11 +285,11 @@ async def test_the_control_api_refuses_a_non_loopback_address() -> None:
             hosted.faults,
             hosted_scenario,
             hosted.world.info,
-            __import__("prometheus_client").CollectorRegistry(),
+            CollectorRegistry(),
             token=None,
             stop=hosted.stop,
         )
-        with pytest.raises(AddressError, match="'0.0.0.0' is not a loopback address"):
+        with pytest.raises(AddressError, match=r"'0\.0\.0\.0' is not a loopback address"):
             await ControlServer(api).start("0.0.0.0", 0)
 
 
