@@ -32,6 +32,8 @@ from harness.scenario.model import Scenario
 
 log = logging.getLogger(__name__)
 
+_SETTLE_ITERATIONS = 2
+
 State = Literal["scheduled", "applying", "applied", "reverted", "failed"]
 Source = Literal["api", "timeline"]
 
@@ -207,6 +209,10 @@ class LiveFaults:
             await self._revert(fault, "error")
             fault.state = "failed"
             return
+        # asyncio closes a transport's socket on the next loop iteration: let closes done by the
+        # fault (endpoint.drain) reach the wire before the caller hears "applied" and sends.
+        for _ in range(_SETTLE_ITERATIONS):
+            await asyncio.sleep(0)
         fault.state = "applied"
         entry = self._journal(fault, "apply", details=fault.unit.details())
         fault.applied_at, fault.applied_wall = entry.actual, entry.wall
