@@ -90,20 +90,21 @@ def test_asyncio_resolution_goes_through_the_hook_too(scenario_file: Path) -> No
 def test_negative_answers_are_cached_for_the_negative_ttl(scenario_file: Path) -> None:
     with harness.testing.world(scenario_file) as w:
         fault = w.fault("dns.nodata", target="us-east-1")
+        cached_at = time.monotonic()  # just before the hook caches "no address" for 1 s
         assert gai_errno(NAME) == EAI_NODATA
         fault.revert()
-        reverted = time.monotonic()
-        assert gai_errno(NAME) == EAI_NODATA  # the host's cache still says "no address"
+        if time.monotonic() - cached_at < 0.9:  # (a very busy machine may take longer)
+            assert gai_errno(NAME) == EAI_NODATA  # the host's cache still says "no address"
         while True:  # bounded by the negative TTL (1 s) plus a margin
             try:
                 found = addresses(NAME)
                 break
             except socket.gaierror:
-                assert time.monotonic() - reverted < 3.0, "not recovered within the negative TTL"
+                assert time.monotonic() - cached_at < 3.0, "not recovered in the negative TTL"
                 time.sleep(0.02)
-        recovered = time.monotonic() - reverted
+        recovered = time.monotonic() - cached_at
     assert found == ["127.0.10.1", "127.0.10.2"]
-    assert 0.5 < recovered < 1.6
+    assert 1.0 <= recovered < 1.6
 
 
 def test_fault_handles_faults_list_and_journal(scenario_file: Path) -> None:
