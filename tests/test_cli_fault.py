@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,12 +142,24 @@ def test_world_process_reverts_every_fault_on_sigterm_and_journals_it(
     scenario_file: Path, tmp_path: Path
 ) -> None:
     journal = tmp_path / "journal.json"
-    proc = popen("world", scenario_file, "--control", "127.0.0.1:0", "--journal", journal)
+    proc = popen(
+        "world",
+        scenario_file,
+        "--control",
+        "127.0.0.1:0",
+        "--journal",
+        journal,
+        "--metrics-addr",
+        "127.0.0.1:0",
+    )
     try:
         assert proc.stdout is not None
         info = json.loads(proc.stdout.readline())
         assert info["control"].startswith("http://127.0.0.1:")
-        assert info["metrics"] == f"{info['control']}/metrics"
+        assert info["metrics"].startswith("http://127.0.0.1:")
+        assert info["metrics"] != f"{info['control']}/metrics"
+        with urllib.request.urlopen(info["metrics"], timeout=10) as response:
+            assert "harness_endpoint_capacity" in response.read().decode()
         applied = run_harness(
             "fault", "apply", "dns.nodata", "--target", "us-east-1", "--control", info["control"]
         )

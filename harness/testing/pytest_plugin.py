@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.testing.world import TestWorld, world
+if TYPE_CHECKING:  # the world's modules load when a test asks for one, not with every pytest
+    from harness.testing.world import TestWorld
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,5 +49,7 @@ def harness_scenario(request: pytest.FixtureRequest) -> Path:
 @pytest.fixture
 def harness_world(harness_scenario: Path) -> Iterator[TestWorld]:
     """A running world (real clock, background thread) with the resolver hook installed."""
+    from harness.testing.world import world
+
     with world(harness_scenario) as running:
         yield running
