@@ -283,18 +283,24 @@ def compare(
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
     ] = "off",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
+    ] = "table",
 ) -> None:
     """Run every strategy under one scenario, seed and fault timeline; write scoreboard + report."""
     from harness.cli_run import Invocation, execute_compare
+    from harness.report.present import check_format
 
     try:
+        check_format(output_format)
         loaded = _load(scenario, _overrides(seed, duration))
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
         invocation = Invocation(
             loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
         )
-        code = execute_compare(invocation, names, repeat, baseline)
+        code = execute_compare(invocation, names, repeat, baseline, output_format)
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -303,16 +309,23 @@ def compare(
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="A comparison or run directory.")],
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
+    ] = "table",
 ) -> None:
-    """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing)."""
+    """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing), and
+    print the scoreboard. Works on a `compare` directory and on a single `run` directory."""
+    from harness.compare import load_comparison
     from harness.report import render_report
+    from harness.report.present import check_format, present
 
     try:
+        check_format(output_format)
         paths = render_report(directory)
+        present(load_comparison(directory), paths, out, err, output_format)
     except HarnessError as exc:
         _fail(exc)
-    for path in paths:
-        out.print(str(path), highlight=False)
 
 
 @app.command()

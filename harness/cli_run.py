@@ -166,7 +166,13 @@ def slos_for(scenario: Scenario, strategies: set[str]) -> dict[str, Any]:
     return {name: slo for name, slo in scenario.slo.items() if name in strategies}
 
 
-def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: str | None) -> int:
+def execute_compare(
+    inv: Invocation,
+    names: list[str],
+    repeat: int,
+    baseline: str | None,
+    output_format: str = "table",
+) -> int:
     from harness.cli import default_out
     from harness.compare.orchestrate import run_comparison
 
@@ -191,4 +197,5 @@ def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: st
         scenario_file=str(inv.path),
         out=inv.out,
         err=inv.err,
+        output_format=output_format,
     )
