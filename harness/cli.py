@@ -23,9 +23,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output keeps wide tables on one line per row (rich would wrap at 80 columns).
-out = Console(width=None if sys.stdout.isatty() else 220)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
+# Piped output keeps wide tables on one line per row (rich would wrap at 80 columns), unless
+# COLUMNS says how wide the reader is.
+_PIPED = None if os.environ.get("COLUMNS", "").isdigit() else 220
+out = Console(width=None if sys.stdout.isatty() else _PIPED)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED)
 
 EXIT_INVALID = 2
 

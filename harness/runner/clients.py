@@ -21,6 +21,7 @@ from harness.events import EventBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
+from harness.services.attach import with_tokens
 from harness.world.world import World
 
 USER_CODE_GRACE = 1.0  # seconds a user strategy may run past a request's deadline
@@ -55,6 +56,7 @@ class StrategyClient:
         self._transport: HttpTransport | None = None
         self._resolver: DnsResolver | None = None
         self._pipeline: Any = None
+        self._token_transport: Any = None
         self._guarded = False
         self.generator = OpenLoopGenerator(
             spec=scenario.clients,
@@ -108,6 +110,9 @@ class StrategyClient:
             default_deadline=math.inf if self.deadline is None else self.deadline,
         )
         self._pipeline = build_executor(self._strategy, env)
+        self._pipeline, self._token_transport = await with_tokens(
+            self._pipeline, self._strategy, env, world=world, resolver=self._resolver
+        )
         self._guarded = not isinstance(self._strategy, StrategySpec)
 
     async def execute(self, request: Request) -> None:
@@ -158,6 +163,8 @@ class StrategyClient:
         )
 
     async def close(self) -> None:
+        if self._token_transport is not None:
+            await self._token_transport.close()
         if self._transport is not None:
             await self._transport.close()
         if self._resolver is not None:
