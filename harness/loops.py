@@ -4,14 +4,27 @@ SIGINT/SIGTERM handling: the first signal asks the run to stop and keep its resu
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal, TypeVar
+import threading
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, Literal, Protocol, TypeVar
 
 import looptime
 
 T = TypeVar("T")
+
+STOP_POLL = 0.1  # real seconds between two looks at a cross-process stop flag
+
+
+class StopFlag(Protocol):
+    """A threading.Event, a multiprocessing Event or a distributed.Event: set by a coordinator."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 def new_loop(clock: Literal["virtual", "real"]) -> asyncio.AbstractEventLoop:
@@ -32,27 +45,61 @@ def run_with_signals(
     A second signal does not cancel anything: cancelling would cut the clean-up (fault reverts,
     socket closes, results) short, which is worse than waiting a moment for it.
     """
+    return run_loop(clock, main, signals=True)
+
+
+def run_loop(
+    clock: Literal["virtual", "real"],
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, T]],
+    *,
+    signals: bool = False,
+    stop: StopFlag | None = None,
+) -> T:
+    """Run `main(interrupt)` on a new loop. `interrupt` is set by SIGINT/SIGTERM (signals=True,
+    main thread only) or, for a unit of work, once a coordinator sets `stop` (watched from a
+    thread, since the flag may live in another process)."""
     loop = new_loop(clock)
     asyncio.set_event_loop(loop)
     interrupt = asyncio.Event()
+    finished = threading.Event()
+    if stop is not None:
+        threading.Thread(
+            target=_bridge, args=(stop, finished, loop, interrupt), daemon=True
+        ).start()
 
     def on_signal() -> None:
         if interrupt.is_set():
             print("already stopping: reverting faults and writing results", file=sys.stderr)
         interrupt.set()
 
+    handled = (signal.SIGINT, signal.SIGTERM) if signals else ()
     try:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in handled:
             loop.add_signal_handler(sig, on_signal)
         task = loop.create_task(main(interrupt))
         return loop.run_until_complete(task)
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        finished.set()
+        for sig in handled:
             loop.remove_signal_handler(sig)
         _cancel_leftovers(loop)
         loop.run_until_complete(loop.shutdown_asyncgens())
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def _bridge(
+    stop: StopFlag,
+    finished: threading.Event,
+    loop: asyncio.AbstractEventLoop,
+    interrupt: asyncio.Event,
+) -> None:
+    while not finished.is_set():
+        if stop.wait(STOP_POLL):
+            # RuntimeError: the loop closed meanwhile, and there is nothing left to stop
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(interrupt.set)
+            return
 
 
 def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
@@ -61,3 +108,31 @@ def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
         t.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+@contextlib.contextmanager
+def signals_set(flag: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM only set `flag` (and say so once more on a repeat): the
+    coordinator of units stops them and still writes every result and report. No exception is
+    raised, so a second Ctrl-C cannot cut the writing of the comparison files short."""
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    reinstall(flag)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def reinstall(flag: threading.Event) -> None:
+    """After an inline run that installed loop handlers (which restore Python's defaults on
+    exit), point SIGINT and SIGTERM at `flag` again."""
+
+    def handler(signum: int, frame: object) -> None:
+        if flag.is_set():
+            os.write(2, b"already stopping: reverting faults and writing results\n")
+        flag.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from harness.world.world import World
 log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # seconds between "everything is up" and the run's origin
+PROGRESS_EVERY = 0.5  # loop seconds between two on_progress reports
 DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline for stragglers
 
 
@@ -62,7 +64,10 @@ async def run_scenario(
     *,
     interrupt: asyncio.Event | None = None,
     console: Any = None,
+    on_progress: Callable[[float, int], None] | None = None,
 ) -> RunResult:
+    """Run the scenario. `on_progress(elapsed, requests)` is called every PROGRESS_EVERY loop
+    seconds (units of work report to a coordinator's progress bar through it)."""
     clock = Clock.for_running_loop()
     bus = EventBus()
     out = options.out_dir
@@ -167,6 +172,7 @@ async def run_scenario(
                 interrupt,
                 console,
                 options.progress,
+                on_progress,
             )
         except* StopRequested as group:
             reason = group.exceptions[0]
@@ -232,6 +238,7 @@ async def _drive(
     interrupt: asyncio.Event | None,
     console: Any,
     progress: bool,
+    on_progress: Callable[[float, int], None] | None = None,
 ) -> None:
     limit = scenario.duration + scenario.clients.deadline + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
@@ -249,6 +256,8 @@ async def _drive(
                 console=console,
             )
             background.append(tg.create_task(view.run(origin)))
+        if on_progress is not None:
+            background.append(tg.create_task(_report_progress(on_progress, stats, origin, clock)))
         generators = [tg.create_task(c.generator.run(origin)) for c in clients]
         try:
             async with asyncio.timeout(limit):
@@ -260,6 +269,14 @@ async def _drive(
         finally:
             for task in background:
                 task.cancel()
+
+
+async def _report_progress(
+    report: Callable[[float, int], None], stats: RunStats, origin: float, clock: Clock
+) -> None:
+    while True:
+        report(clock.now() - origin, sum(s.requests for s in stats.strategies.values()))
+        await asyncio.sleep(PROGRESS_EVERY)
 
 
 async def _watch(interrupt: asyncio.Event) -> None:

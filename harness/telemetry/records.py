@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 from pathlib import Path
 from typing import IO
 
@@ -17,8 +18,10 @@ class RecordWriter:
     def __init__(self, path: Path, *, origin: float) -> None:
         self.path = path
         self._origin = origin
-        self._file: IO[str] | None = gzip.open(  # noqa: SIM115 - stays open for the run
-            path, "wt", encoding="utf-8", compresslevel=1
+        # mtime=0: the gzip header carries no wall-clock time, so the same seed gives a
+        # byte-identical file whichever process or machine ran it.
+        self._file: IO[str] | None = io.TextIOWrapper(  # stays open for the run
+            gzip.GzipFile(path, "wb", compresslevel=1, mtime=0), encoding="utf-8"
         )
         self._pending: list[str] = []
         self.written = 0
