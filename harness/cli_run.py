@@ -164,9 +164,10 @@ def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: P
 
     from harness.compare.orchestrate import EXIT_UNIT_FAILED, raise_unit_errors
     from harness.executors.merge import merge_units
-    from harness.executors.plan import execute, plan
+    from harness.executors.plan import execute, make_out_dir, plan
     from harness.loops import signals_set
 
+    make_out_dir(out_dir)
     execution = _with_text(inv)
     assert execution is not None
     names = [name for name, _ in strategies]
@@ -183,9 +184,12 @@ def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: P
             [repeat], execution, interrupt, progress=inv.progress and sys.stderr.isatty(),
             err=inv.err,
         )  # fmt: skip
-        raise_unit_errors(outcome)
         results = [outcome.results[u.id] for u in repeat.units]
-        lost = [(u, r) for u, r in zip(repeat.units, results, strict=True) if r.status == "error"]
+        lost = [
+            (u, r)
+            for u, r in zip(repeat.units, results, strict=True)
+            if r.status == "error" and r.error_kind == "lost"
+        ]
         leave_out = frozenset(name for u, _ in lost for name in u.strategies)
         if not any(r.has_results for u, r in zip(repeat.units, results, strict=True)
                    if not set(u.strategies) & leave_out):  # fmt: skip
@@ -194,6 +198,7 @@ def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: P
             inv.err.print("no results: every unit was stopped or failed before it ran")
             return 130 if outcome.interrupted else EXIT_UNIT_FAILED
         summary = merge_units(repeat.units, results, out_dir, info, leave_out=leave_out)
+        raise_unit_errors(outcome)  # after merging: the failed run's results stay on disk
     result = RunResult(
         out_dir=out_dir,
         summary=summary,

@@ -23,7 +23,7 @@ from rich.console import Console
 from harness.errors import HarnessError
 from harness.executors.coordinator import Outcome
 from harness.executors.merge import merge_units
-from harness.executors.plan import Execution, execute, output_dirs, plan
+from harness.executors.plan import Execution, execute, make_out_dir, output_dirs, plan
 from harness.loops import reinstall, run_with_signals, signals_set
 from harness.runner import RunOptions, RunResult, run_scenario
 from harness.scenario.model import Scenario
@@ -77,7 +77,7 @@ def run_comparison(
             f"{runs} already holds results: choose another --out, or remove it "
             "(`harness report` re-renders an existing comparison)"
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    make_out_dir(directory)
     interrupt = threading.Event()
     # Signals only set a flag from here to the last report written: a second Ctrl-C cannot cut
     # the writing of results or comparison files short.
@@ -160,9 +160,13 @@ def _compare_in_units(
     names = [name for name, _ in strategies]
     repeats = plan(scenario, names, execution, scenario_file=scenario_file, repeat=repeat)
     outcome, info = execute(repeats, execution, interrupt, progress=progress, err=err)
-    raise_unit_errors(outcome)
     ending = _Ending(interrupted=outcome.interrupted)
-    lost = {u.id: u for r in repeats for u in r.units if outcome.results[u.id].status == "error"}
+    lost = {
+        u.id: u
+        for r in repeats
+        for u in r.units
+        if outcome.results[u.id].status == "error" and outcome.results[u.id].error_kind == "lost"
+    }
     for unit_id, unit in lost.items():
         reason = outcome.results[unit_id].reason
         names_ = ", ".join(unit.strategies)

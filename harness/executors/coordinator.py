@@ -37,8 +37,6 @@ def run_units(
     progress: UnitsProgress,
     interrupt: threading.Event,
     err: Console,
-    *,
-    verbose: bool = False,
 ) -> Outcome:
     by_id = {u.id: u for u in units}
     attempts = dict.fromkeys(by_id, 1)
@@ -85,12 +83,6 @@ def run_units(
             result = item.result
             results[unit_id] = result
             progress.finished(unit_id, _requests(result))
-            if verbose:
-                err.print(
-                    f"[dim]{len(results)}/{len(units)} {unit_id}: {result.status}, "
-                    f"{_requests(result):,} requests[/]",
-                    highlight=False,
-                )
             if result.status == "aborted":
                 stop_all(result.reason or "stop_when")
             elif result.status == "error":

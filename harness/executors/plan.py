@@ -3,6 +3,7 @@ one run directory per repeat."""
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 
 from rich.console import Console
 
-from harness.executors import ExecutorKind, make_executor
+from harness.errors import HarnessError
+from harness.executors import CLUSTER_ENV, ExecutorKind, make_executor
 from harness.executors.coordinator import Outcome, run_units
 from harness.executors.progress import UnitsProgress
 from harness.executors.units import Unit
@@ -91,14 +93,16 @@ def execute(
             interrupt=interrupt,
         )
         workers = min(executor.workers, len(units))
-        if kind != "inline":
-            where = f" on {execution.cluster}" if kind == "dask" else ""
+        if kind != "inline" and progress:
+            where = (
+                f" on {execution.cluster or os.environ.get(CLUSTER_ENV)}" if kind == "dask" else ""
+            )
             err.print(
                 f"[dim]{len(units)} units of work, {workers} at a time ({kind}{where})[/]",
                 highlight=False,
             )
         try:
-            outcome = run_units(units, executor, view, interrupt, err, verbose=not progress)
+            outcome = run_units(units, executor, view, interrupt, err)
         finally:
             executor.close()
     return outcome, {"kind": kind, "workers": workers}
@@ -107,3 +111,13 @@ def execute(
 def output_dirs(directory: Path, repeat: Repeat) -> tuple[Path, Path]:
     """Where a repeat's merged results go when complete, and when not."""
     return directory / "runs" / repeat.name, directory / "incomplete" / repeat.name
+
+
+def make_out_dir(path: Path) -> None:
+    """Create the results directory before any unit runs: a bad --out fails at once."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(
+            f"--out {path}: cannot create the results directory ({exc.strerror})"
+        ) from None

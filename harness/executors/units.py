@@ -60,26 +60,28 @@ class UnitResult:
 
 
 def run_unit(unit: Unit, attempt: int, stop: StopFlag, report: Reporter) -> UnitResult:
-    """Run one unit in this process; never raises for a failure of the run itself."""
+    """Run one unit in this process; never raises for a failure of the run itself (a failed run
+    comes back as status `error`, with whatever results it wrote)."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
     if stop.is_set():
         return UnitResult(unit.id, "skipped", "stopped before it started", worker=worker)
-    try:
-        with tempfile.TemporaryDirectory(prefix="harness-unit-") as tmp:
-            return _run(unit, attempt, stop, report, Path(tmp), worker)
-    except HarnessError as exc:
-        return UnitResult(unit.id, "error", str(exc), "input", worker=worker, attempts=attempt)
-    except Exception as exc:  # a bug: reported by the coordinator as an internal error
-        reason = f"{type(exc).__name__}: {exc}"
-        return UnitResult(unit.id, "error", reason, "internal", worker=worker, attempts=attempt)
+    with tempfile.TemporaryDirectory(prefix="harness-unit-") as name:
+        tmp = Path(name)
+        try:
+            status, reason = _run(unit, attempt, stop, report, tmp)
+            kind: ErrorKind | None = None
+        except Exception as exc:
+            leaf = _first_leaf(exc)
+            status, kind = "error", "input" if isinstance(leaf, HarnessError) else "internal"
+            reason = str(leaf) if kind == "input" else f"{type(leaf).__name__}: {leaf}"
+        return _collect(unit.id, status, reason, kind, tmp, worker, attempt)
 
 
 def _run(
-    unit: Unit, attempt: int, stop: StopFlag, report: Reporter, tmp: Path, worker: str
-) -> UnitResult:
+    unit: Unit, attempt: int, stop: StopFlag, report: Reporter, tmp: Path
+) -> tuple[Status, str | None]:
     from harness.cli_run import resolve_strategies
     from harness.client import catalog
-    from harness.compare.rundir import JOURNAL, REQUESTS, SUMMARY, TIMESERIES
     from harness.runner import RunOptions, run_scenario
     from harness.scenario import parse_scenario
 
@@ -120,25 +122,45 @@ def _run(
         stop=stop,
     )
     report(unit.id, attempt, unit.duration, _requests(result.summary))
-    if not (tmp / SUMMARY).exists():
-        reason = "the run wrote no summary"
-        return UnitResult(unit.id, "error", reason, "internal", worker=worker, attempts=attempt)
-    status: Status = "ok"
     if result.interrupted:
-        status = "interrupted"
-    elif result.aborted:
-        status = "aborted"
+        return "interrupted", result.abort_reason
+    if result.aborted:
+        return "aborted", result.abort_reason
+    return "ok", None
+
+
+def _collect(
+    unit_id: str,
+    status: Status,
+    reason: str | None,
+    kind: ErrorKind | None,
+    tmp: Path,
+    worker: str,
+    attempt: int,
+) -> UnitResult:
+    from harness.compare.rundir import JOURNAL, REQUESTS, SUMMARY, TIMESERIES
+
+    summary = _json(tmp / SUMMARY)
+    if summary is None and status != "error":
+        status, reason, kind = "error", "the run wrote no summary", "internal"
     return UnitResult(
-        unit.id,
+        unit_id,
         status,
-        result.abort_reason,
-        summary=result.summary,
+        reason,
+        kind,
+        summary=summary,
         timeseries=_json(tmp / TIMESERIES),
         journal=_json(tmp / JOURNAL),
-        requests=(tmp / REQUESTS).read_bytes(),
+        requests=(tmp / REQUESTS).read_bytes() if (tmp / REQUESTS).exists() else b"",
         worker=worker,
         attempts=attempt,
     )
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _requests(summary: dict[str, Any]) -> int:
