@@ -19,3 +19,17 @@ class _Builder:
 
 def raising(name: str, scenario: object) -> _Builder:
     return _Builder()
+
+
+class _Killing:
+    def build(self, env: ClientEnv) -> _Raising:
+        # What a crash in native code or the OOM killer does to the process running the unit.
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+def killing(name: str, scenario: object) -> _Killing:
+    return _Killing()

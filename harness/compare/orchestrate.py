@@ -119,7 +119,7 @@ def _report(
         err.print(f"[yellow]baseline {baseline!r} has no results: using the first strategy[/]")
         baseline = None
     comparison = build_comparison(directory, baseline=baseline, slos=slos)
-    paths = write_reports(comparison, directory)
+    paths = write_reports(comparison, directory, html=not ending.interrupted)
     out.print(scoreboard_table(comparison))
     for path in paths:
         out.print(f"wrote {path}", highlight=False)
@@ -132,7 +132,11 @@ def _report(
     for line in ending.failed:
         err.print(f"[bold red]failed[/]: {line}", highlight=False)
     if ending.interrupted:
-        err.print("[yellow]interrupted[/]: faults reverted, partial results written")
+        err.print(
+            "[yellow]interrupted[/]: faults reverted, partial results written "
+            f"(`harness report {directory}` renders report.html)",
+            highlight=False,
+        )
         return 130
     if ending.abort_reason is not None:
         return 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import queue
+import socket
 import uuid
 from typing import Any
 
@@ -26,11 +27,14 @@ INSTALL_HINT = "pip install 'dns-outage-harness[cluster]'"
 def _run_on_worker(unit: Unit, attempt: int, stop_name: str, topic: str) -> UnitResult:
     distributed: Any = importlib.import_module("distributed")  # untyped: kept at arm's length
     worker = distributed.get_worker()
-    stop = distributed.Event(stop_name)
+    # The client is looked up here, in the task's thread: the thread that watches the flag
+    # for the unit is not a task thread and could not find it.
+    stop = distributed.Event(stop_name, client=distributed.get_client())
 
     def report(unit_id: str, attempt: int, elapsed: float, requests: int) -> None:
-        worker.log_event(topic, [unit_id, attempt, elapsed, requests])
+        worker.log_event(topic, ["progress", unit_id, attempt, elapsed, requests])
 
+    worker.log_event(topic, ["started", unit.id, attempt, 0.0, 0])
     return run_unit(unit, attempt, stop, report)
 
 
@@ -45,6 +49,11 @@ class DaskExecutor:
                 f"--cluster: Dask distributed is not installed ({INSTALL_HINT})"
             ) from None
         try:
+            scheme, location = distributed.comm.parse_address(address)
+            distributed.comm.registry.get_backend(scheme)  # ValueError for an unknown scheme
+            if scheme == "tcp":  # refused at once rather than retried until the timeout
+                host, port = distributed.comm.addressing.parse_host_port(location)
+                socket.create_connection((host, port), timeout=5).close()
             self._client: Any = distributed.Client(
                 address, timeout=CONNECT_TIMEOUT, set_as_default=False
             )
@@ -67,10 +76,17 @@ class DaskExecutor:
         self._client.subscribe_topic(self._topic, self._on_event)
         self._done: queue.Queue[Done] = queue.Queue()
         self._futures: dict[str, Any] = {}
+        self._keys: dict[tuple[str, int], str] = {}
+        self._waiting: set[tuple[str, int]] = set()  # submitted, not started yet
+        self._skipped: set[tuple[str, int]] = set()
+        self._stopping = False
 
     def _on_event(self, event: tuple[float, Any]) -> None:
-        unit_id, attempt, elapsed, requests = event[1]
-        self._report(unit_id, attempt, elapsed, requests)
+        kind, unit_id, attempt, elapsed, requests = event[1]
+        if kind == "started":
+            self._waiting.discard((unit_id, attempt))
+        else:
+            self._report(unit_id, attempt, elapsed, requests)
 
     def submit(self, unit: Unit, attempt: int) -> None:
         key = f"harness-unit-{self._token}-{unit.id.replace('/', '-')}-{attempt}"
@@ -78,6 +94,8 @@ class DaskExecutor:
             _run_on_worker, unit, attempt, self._stop_name, self._topic, key=key, pure=False
         )
         self._futures[key] = future
+        self._keys[(unit.id, attempt)] = key
+        self._waiting.add((unit.id, attempt))
 
         def done(f: Any) -> None:
             self._futures.pop(key, None)
@@ -92,6 +110,14 @@ class DaskExecutor:
 
     def poll(self, timeout: float) -> list[Done]:
         done: list[Done] = []
+        if self._stopping:  # a task not started yet has nothing to stop: cancel it, do not wait
+            for unit_id, attempt in self._waiting - self._skipped:
+                self._skipped.add((unit_id, attempt))
+                future = self._futures.pop(self._keys[(unit_id, attempt)], None)
+                if future is not None:
+                    self._client.cancel([future])
+                skipped = UnitResult(unit_id, "skipped", "stopped before it started")
+                done.append(Finished(unit_id, attempt, skipped))
         try:
             done.append(self._done.get(timeout=timeout))
             while True:
@@ -102,6 +128,7 @@ class DaskExecutor:
 
     def stop(self) -> None:
         self._stop.set()
+        self._stopping = True
 
     def close(self) -> None:
         leftovers = list(self._futures.values())

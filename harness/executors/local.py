@@ -65,9 +65,13 @@ class LocalExecutor:
         self._done: queue.Queue[Done] = queue.Queue()
         self._running: dict[tuple[str, int], int] = {}  # (unit, attempt) -> worker pid
         self._resolved: set[tuple[str, int]] = set()
+        self._waiting: set[tuple[str, int]] = set()  # submitted, not started yet
+        self._stopping = False
         self._pool = context.Pool(workers, _init_worker, (self._stop, self._events))
 
     def submit(self, unit: Unit, attempt: int) -> None:
+        self._waiting.add((unit.id, attempt))
+
         def finished(result: UnitResult) -> None:
             self._done.put(Finished(unit.id, attempt, result))
 
@@ -94,6 +98,11 @@ class LocalExecutor:
             key = (item.unit_id, item.attempt)
             self._resolved.add(key)
             self._running.pop(key, None)
+        if self._stopping:  # a unit not started yet has nothing to stop: do not wait for it
+            for key in self._waiting - self._resolved:
+                skipped = UnitResult(key[0], "skipped", "stopped before it started")
+                done.append(Finished(key[0], key[1], skipped))
+                self._resolved.add(key)
         for key, pid in list(self._running.items()):
             if not _alive(pid):
                 del self._running[key]
@@ -108,13 +117,16 @@ class LocalExecutor:
             except (queue.Empty, OSError, ValueError):
                 return
             kind, unit_id, attempt, *rest = message
-            if kind == "started" and (unit_id, attempt) not in self._resolved:
-                self._running[(unit_id, attempt)] = rest[0]
+            if kind == "started":
+                self._waiting.discard((unit_id, attempt))
+                if (unit_id, attempt) not in self._resolved:
+                    self._running[(unit_id, attempt)] = rest[0]
             elif kind == "progress":
                 self._report(unit_id, attempt, rest[0], rest[1])
 
     def stop(self) -> None:
         self._stop.set()
+        self._stopping = True
 
     def close(self) -> None:
         self._pool.terminate()  # every unit has reported (or been given up on) by now
