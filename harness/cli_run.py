@@ -231,7 +231,13 @@ def slos_for(scenario: Scenario, strategies: set[str]) -> dict[str, Any]:
     return {name: slo for name, slo in scenario.slo.items() if name in strategies}
 
 
-def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: str | None) -> int:
+def execute_compare(
+    inv: Invocation,
+    names: list[str],
+    repeat: int,
+    baseline: str | None,
+    output_format: str = "table",
+) -> int:
     from harness.cli import default_out
     from harness.compare.orchestrate import run_comparison
 
@@ -256,7 +262,11 @@ def execute_compare(inv: Invocation, names: list[str], repeat: int, baseline: st
         scenario_file=str(inv.path),
         out=inv.out,
         err=inv.err,
+<<<<<<< HEAD
         execution=_with_text(inv),
+=======
+        output_format=output_format,
+>>>>>>> main
     )
 
 

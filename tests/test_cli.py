@@ -47,7 +47,8 @@ def test_schema_is_json_schema() -> None:
 def test_strategies_lists_the_catalog() -> None:
     result = harness("strategies")
     assert result.returncode == 0
-    for name in ("naive", "aws-standard", "aws-adaptive", "breaker-failover", "pinned-dns"):
+    names = ("naive", "aws-standard-2026", "aws-adaptive-2026", "breaker-failover", "pinned-dns")
+    for name in names:
         assert name in result.stdout
 
 
@@ -74,6 +75,7 @@ def test_run_writes_results_and_journal(tmp_path: Path) -> None:
     ):
         assert field in naive
     assert set(naive["latency_ms"]) == {"p50", "p90", "p99", "p999", "max"}
+    assert naive["deadline"] == summary["strategies"]["breaker-failover"]["deadline"] == 2.0
     assert naive["outcomes"].get("dns_nodata", 0) > 0
     fault = summary["faults"][0]
     assert fault["fault"] == "dns.nodata" and fault["target"] == "us-east-1"
@@ -159,6 +161,19 @@ def test_compare_and_report_rerender(tmp_path: Path) -> None:
     again = harness("report", out)
     assert again.returncode == 0, again.stderr
     assert (out / "report.html").exists()
+    assert "breaker-failover" in again.stdout and "paired t test" in again.stdout
+    # --format: the document alone on stdout (pipeable), the files written on stderr
+    as_csv = harness("report", out, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.startswith("rank,tied,strategy,") and "wrote" in as_csv.stderr
+    as_json = harness("report", out, "--format", "json")
+    assert json.loads(as_json.stdout)["verdict"]["test"] == "paired-t-holm"
+    as_md = harness("report", out, "--format", "md")
+    assert as_md.stdout.startswith("# Comparison: small")
+    bad = harness("report", out, "--format", "xml")
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: --format: expected one of table, md, csv, json, got 'xml'"
+    )
 
 
 def test_slo_violation_exits_1_and_names_it(tmp_path: Path) -> None:

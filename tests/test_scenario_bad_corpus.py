@@ -29,6 +29,8 @@ EXPECTED: dict[str, list[Expected]] = {
     "negative_duration.yaml": [(2, "duration", "≥ 0")],
     "bad_duration_unit.yaml": [(2, "duration", "'5 parsecs' is not a duration")],
     "bad_rate.yaml": [(6, "clients.rate", "'500/fortnight' is not a rate")],
+    "ramp_not_at_zero.yaml": [(6, "clients.ramp", "the first point must be at 0s")],
+    "burst_without_period.yaml": [(8, "clients.bursts[0]", "needs `every`")],
     "rate_above_one.yaml": [(9, "timeline[0].rate", "less than or equal to 1")],
     "probability_above_one.yaml": [(8, "slo.naive.availability", "less than or equal to 1")],
     "unknown_top_level_key.yaml": [(5, "regoins", "unknown field")],

@@ -67,10 +67,19 @@ def run_comparison(
     scenario_file: str,
     out: Console,
     err: Console,
+<<<<<<< HEAD
     execution: Execution | None = None,
 ) -> int:
     """Run the comparison and write its reports. Under the virtual clock (with `execution`) the
     (strategy, seed) units run on an executor; in real time, in batches in this process."""
+=======
+    output_format: str = "table",
+) -> int:
+    from harness.compare import build_comparison, evaluate_slos
+    from harness.report import write_reports
+    from harness.report.present import present
+
+>>>>>>> main
     runs = directory / "runs"
     if runs.is_dir() and any(runs.iterdir()):
         raise HarnessError(
@@ -119,6 +128,7 @@ def _report(
         err.print(f"[yellow]baseline {baseline!r} has no results: using the first strategy[/]")
         baseline = None
     comparison = build_comparison(directory, baseline=baseline, slos=slos)
+<<<<<<< HEAD
     paths = write_reports(comparison, directory, html=not ending.interrupted)
     out.print(scoreboard_table(comparison))
     for path in paths:
@@ -126,6 +136,10 @@ def _report(
     report = directory / "report.html"
     if report.exists():
         out.print(f"report: {report}", highlight=False)
+=======
+    paths = write_reports(comparison, directory)
+    present(comparison, paths, out, err, output_format)
+>>>>>>> main
     violations = [str(v) for v in evaluate_slos(slos, comparison)]
     for violation in violations:
         err.print(f"[bold red]SLO violated[/]: {violation}", highlight=False)

@@ -52,6 +52,7 @@ class StrategySummary:
     saturated: bool
     outcomes: Mapping[str, int]
     regions_served: Mapping[str, int]
+    deadline: str = ""  # the caller's deadline in force: "10 s", "none"; "" unknown (old run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,8 @@ class StrategySeries:
     requests: tuple[int, ...]
     ok: tuple[int, ...]
     attempts: tuple[int, ...]
-    latency_p99_ms: tuple[float | None, ...]
+    latency_p99_ms: tuple[float | None, ...]  # every request, failed ones included
+    latency_ok_p99_ms: tuple[float | None, ...] | None  # successes only; None: an older run
     region_attempts: Mapping[str, tuple[int, ...]]
 
 
@@ -191,6 +193,15 @@ class _Fields:
         return tuple(None if v is None else float(v) for v in items)
 
 
+def _deadline_text(value: object) -> str:
+    """summary.json's per-strategy `deadline` (seconds, or "none") as scoreboards show it."""
+    if value == "none":
+        return "none"
+    if _is_number(value):
+        return f"{float(value):g} s"  # type: ignore[arg-type]
+    return ""
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -225,6 +236,7 @@ def load_summary(run_dir: Path) -> RunSummary:
             saturated=s.bool_("saturated"),
             outcomes=s.counts("outcomes"),
             regions_served=s.counts("regions_served"),
+            deadline=_deadline_text(s.obj.get("deadline")),
         )
     if not strategies:
         raise RunFileError(path, "strategies: empty (the run measured nothing)")
@@ -266,6 +278,9 @@ def load_timeseries(run_dir: Path) -> Timeseries:
             ok=s.ints("ok"),
             attempts=s.ints("attempts"),
             latency_p99_ms=s.opt_nums("latency_p99_ms"),
+            latency_ok_p99_ms=s.opt_nums("latency_ok_p99_ms")
+            if "latency_ok_p99_ms" in s.obj
+            else None,
             region_attempts={r: regions.ints(r) for r in regions.obj},
         )
     return Timeseries(bucket=bucket, strategies=series)

@@ -4,12 +4,14 @@ world. Each strategy has its own DNS cache and connection pool, as separate serv
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from typing import Any
 
 from harness.client.api import AttemptResult, ClientEnv, Request
 from harness.client.factory import build_executor
 from harness.client.pipeline import RequestOutcome
+from harness.client.policies.timeout import caller_deadline
 from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
@@ -64,6 +66,14 @@ class StrategyClient:
         )
 
     @property
+    def deadline(self) -> float | None:
+        """The caller's deadline in force for this strategy (None: no deadline)."""
+        scenario_deadline = self._scenario.clients.deadline
+        if isinstance(self._strategy, StrategySpec):
+            return caller_deadline(self._strategy, scenario_deadline)
+        return scenario_deadline
+
+    @property
     def description(self) -> str:
         return str(getattr(self._strategy, "description", ""))
 
@@ -95,7 +105,7 @@ class StrategyClient:
             rng=random.Random(f"{self._seed}:{self.name}:policies"),
             home=self._scenario.home_region,
             regions=regions_by_distance(self._scenario),
-            default_deadline=self._scenario.clients.deadline,
+            default_deadline=math.inf if self.deadline is None else self.deadline,
         )
         self._pipeline = build_executor(self._strategy, env)
         self._guarded = not isinstance(self._strategy, StrategySpec)
@@ -112,7 +122,8 @@ class StrategyClient:
         """A user strategy gets the guard our own pipelines do not need: it may not outlive the
         request's deadline (plus a grace), and an exception names the strategy and stops the run."""
         try:
-            async with asyncio.timeout_at(request.deadline + USER_CODE_GRACE):
+            guard = request.deadline + USER_CODE_GRACE
+            async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
                 done: RequestOutcome = await self._pipeline.execute(request)
                 return done
         except TimeoutError:
