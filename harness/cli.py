@@ -295,23 +295,20 @@ def compare(
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
     ] = "off",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
-<<<<<<< HEAD
     executor: ExecutorOption = None,
     workers: WorkersOption = None,
     cluster: ClusterOption = None,
-=======
     output_format: Annotated[
         str,
         typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
     ] = "table",
->>>>>>> main
 ) -> None:
     """Run every strategy under one scenario, seed and fault timeline; write scoreboard + report."""
     from harness.cli_run import Invocation, execute_compare
     from harness.report.present import check_format
 
     try:
-<<<<<<< HEAD
+        check_format(output_format)
         overrides = _overrides(seed, duration)
         loaded = _load(scenario, overrides)
         addr, explicit = _metrics_addr(metrics_addr)
@@ -320,17 +317,9 @@ def compare(
             loaded, scenario, out_dir, clock, addr, explicit, progress, out, err,
             _execution(executor, workers, cluster, overrides),
         )  # fmt: skip
-        code = execute_compare(invocation, names, repeat or loaded.run.repeats, baseline)
-=======
-        check_format(output_format)
-        loaded = _load(scenario, _overrides(seed, duration))
-        addr, explicit = _metrics_addr(metrics_addr)
-        names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
-        invocation = Invocation(
-            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
+        code = execute_compare(
+            invocation, names, repeat or loaded.run.repeats, baseline, output_format
         )
-        code = execute_compare(invocation, names, repeat, baseline, output_format)
->>>>>>> main
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)

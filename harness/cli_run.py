@@ -262,11 +262,8 @@ def execute_compare(
         scenario_file=str(inv.path),
         out=inv.out,
         err=inv.err,
-<<<<<<< HEAD
         execution=_with_text(inv),
-=======
         output_format=output_format,
->>>>>>> main
     )
 
 

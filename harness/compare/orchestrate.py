@@ -67,19 +67,11 @@ def run_comparison(
     scenario_file: str,
     out: Console,
     err: Console,
-<<<<<<< HEAD
     execution: Execution | None = None,
+    output_format: str = "table",
 ) -> int:
     """Run the comparison and write its reports. Under the virtual clock (with `execution`) the
     (strategy, seed) units run on an executor; in real time, in batches in this process."""
-=======
-    output_format: str = "table",
-) -> int:
-    from harness.compare import build_comparison, evaluate_slos
-    from harness.report import write_reports
-    from harness.report.present import present
-
->>>>>>> main
     runs = directory / "runs"
     if runs.is_dir() and any(runs.iterdir()):
         raise HarnessError(
@@ -101,20 +93,21 @@ def run_comparison(
                 scenario, strategies, directory, repeat, clock, metrics_addr, explicit_metrics,
                 progress, scenario_file, interrupt, err,
             )  # fmt: skip
-        return _report(scenario, strategies, directory, baseline, ending, out, err)
+        return _report(scenario, directory, baseline, ending, out, err, output_format)
 
 
 def _report(
     scenario: Scenario,
-    strategies: Strategies,
     directory: Path,
     baseline: str | None,
     ending: _Ending,
     out: Console,
     err: Console,
+    output_format: str,
 ) -> int:
     from harness.compare import build_comparison, evaluate_slos
-    from harness.report import scoreboard_table, write_reports
+    from harness.report import write_reports
+    from harness.report.present import present
 
     runs = directory / "runs"
     if ending.abort_reason is not None:
@@ -128,18 +121,8 @@ def _report(
         err.print(f"[yellow]baseline {baseline!r} has no results: using the first strategy[/]")
         baseline = None
     comparison = build_comparison(directory, baseline=baseline, slos=slos)
-<<<<<<< HEAD
     paths = write_reports(comparison, directory, html=not ending.interrupted)
-    out.print(scoreboard_table(comparison))
-    for path in paths:
-        out.print(f"wrote {path}", highlight=False)
-    report = directory / "report.html"
-    if report.exists():
-        out.print(f"report: {report}", highlight=False)
-=======
-    paths = write_reports(comparison, directory)
     present(comparison, paths, out, err, output_format)
->>>>>>> main
     violations = [str(v) for v in evaluate_slos(slos, comparison)]
     for violation in violations:
         err.print(f"[bold red]SLO violated[/]: {violation}", highlight=False)
