@@ -26,6 +26,15 @@ ErrorKind = Literal["input", "internal", "lost"]
 
 REPORT_EVERY = 0.2  # real seconds between two progress reports of one unit (display only)
 
+# The files a run writes (harness/compare/rundir.py reads them; not imported from there, which
+# would load the comparison's statistics stack into every worker for nothing).
+SUMMARY, TIMESERIES, JOURNAL, REQUESTS = (
+    "summary.json",
+    "timeseries.json",
+    "journal.json",
+    "requests.jsonl.gz",
+)
+
 Reporter = Callable[[str, int, float, int], None]  # (unit id, attempt, elapsed, requests)
 
 
@@ -138,8 +147,6 @@ def _collect(
     worker: str,
     attempt: int,
 ) -> UnitResult:
-    from harness.compare.rundir import JOURNAL, REQUESTS, SUMMARY, TIMESERIES
-
     summary = _json(tmp / SUMMARY)
     if summary is None and status != "error":
         status, reason, kind = "error", "the run wrote no summary", "internal"
