@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -164,11 +164,13 @@ ClusterOption = Annotated[
 def _execution(
     executor: str | None, workers: int | None, cluster: str | None, overrides: dict[str, Any]
 ) -> Any:
-    from harness.executors import CLUSTER_ENV
+    from harness.executors import CLUSTER_ENV, ExecutorKind
     from harness.executors.plan import Execution
 
+    auto = executor is None and workers is None and cluster is None
     if executor is None:
         executor = "dask" if cluster or os.environ.get(CLUSTER_ENV) else "local"
+        auto = auto and executor == "local"
     if executor not in ("inline", "local", "dask"):
         raise HarnessError(f"--executor: expected inline, local or dask, got {executor!r}")
     if cluster is not None and executor != "dask":
@@ -176,7 +178,8 @@ def _execution(
     if workers is not None and executor != "local":
         raise HarnessError(f"--workers: only with --executor local (not {executor})")
     rest = {k: v for k, v in overrides.items() if k != "seed"}  # each unit gets its own seed
-    return Execution(kind=executor, workers=workers, cluster=cluster, overrides=rest)  # type: ignore[arg-type]
+    kind = cast(ExecutorKind, executor)
+    return Execution(kind=kind, workers=workers, cluster=cluster, overrides=rest, auto=auto)
 
 
 @app.command()

@@ -18,6 +18,10 @@ from harness.executors.progress import UnitsProgress
 from harness.executors.units import Unit
 from harness.scenario.model import Scenario
 
+# Below this many offered requests in all, the default executor runs units inline: a worker
+# process costs ~1 s of CPU to start (interpreter, imports), about what ~2,000 requests cost.
+INLINE_BELOW = 4000
+
 
 @dataclass(frozen=True, slots=True)
 class Execution:
@@ -28,6 +32,7 @@ class Execution:
     cluster: str | None = None  # dask: the scheduler's address
     scenario_text: str = ""
     overrides: dict[str, Any] = field(default_factory=dict)  # the command line's, seed aside
+    auto: bool = False  # nothing asked for explicitly: small work runs inline (see execute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,7 @@ def plan(
                 scenario_file=scenario_file,
                 overrides=execution.overrides,
                 duration=scenario.duration,
+                expected_requests=scenario.clients.rate * scenario.duration * len(group),
             )
             for group in groups
         ]
@@ -84,6 +90,8 @@ def execute(
     the executor for the summaries."""
     units = [unit for r in repeats for unit in r.units]
     kind = execution.kind if len(units) > 1 else "inline"  # one unit: no pool to start
+    if execution.auto and sum(u.expected_requests for u in units) < INLINE_BELOW:
+        kind = "inline"  # starting worker processes would cost more than it saves
     with UnitsProgress(units, err, live=progress) as view:
         executor = make_executor(
             kind,

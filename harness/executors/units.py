@@ -48,6 +48,7 @@ class Unit:
     scenario_file: str
     overrides: dict[str, Any] = field(default_factory=dict)  # e.g. duration from --duration
     duration: float = 0.0  # loop seconds the unit covers (for the progress bar's ETA)
+    expected_requests: float = 0.0  # offered load × duration × strategies: the unit's size
 
 
 @dataclass(frozen=True, slots=True)
