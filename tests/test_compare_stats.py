@@ -99,6 +99,11 @@ def test_paired_t_sign_flip_and_holm_known_values() -> None:
     # 8 sign patterns, only +++ and --- reach |0.6|: p = 2/8
     assert sign_flip_p([0.1, 0.2, 0.3]) == 0.25
     assert sign_flip_p([0.1, -0.1]) == 1.0
+    # beyond 12 seeds a seeded Monte Carlo: 16 all-positive differences, only the observed
+    # pattern (counted once) reaches the observed sum -> (1 + 0) / (1 + 16384), and repeatably
+    many = [0.01 * i for i in range(1, 17)]
+    assert sign_flip_p(many) == pytest.approx(1 / 16385, rel=0.5)
+    assert sign_flip_p(many) == sign_flip_p(many)
     assert paired_t([0.0, 0.0])[0] == 1.0 and paired_t([0.1, 0.1])[0] == 0.0
     # Holm: 0.01·3 = 0.03; 0.03·2 = 0.06; 0.04·1, raised to 0.06 to stay monotone
     assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None])

@@ -57,6 +57,13 @@ EXPECTED: dict[str, list[Expected]] = {
     "failover_unknown_region.yaml": [
         (10, "strategies[0].blocks[0].regions[1]", "unknown region 'eu-central-1'")
     ],
+    "service_cycle.yaml": [(7, "services[1].calls[1].to", "dependency cycle: a -> b -> a")],
+    "service_unknown_call.yaml": [(8, "services[0].calls[0].to", "unknown service 'iam'")],
+    "service_unknown_region.yaml": [(8, "services[0].regions[1]", "unknown region 'eu-west-1'")],
+    "tokens_unknown_service.yaml": [
+        (9, "strategies[0].tokens.service", "not a token service"),
+        (11, "timeline[0].target.service", "unknown service 'sts'"),
+    ],
     "bad_factory_path.yaml": [(7, "strategies[0].factory", "package.module:factory")],
     "slo_unknown_strategy.yaml": [(9, "slo.hedged", "'hedged' is not in this scenario")],
     "stop_when_unknown_strategy.yaml": [

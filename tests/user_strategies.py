@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.client.api import ClientEnv, Request
+from harness.client.factory import strategy_factory
 
 
 class _Raising:
@@ -17,10 +18,12 @@ class _Builder:
         return _Raising()
 
 
+@strategy_factory
 def raising(name: str, scenario: object) -> _Builder:
     return _Builder()
 
 
+<<<<<<< HEAD
 class _Killing:
     def build(self, env: ClientEnv) -> _Raising:
         # What a crash in native code or the OOM killer does to the process running the unit.
@@ -33,3 +36,18 @@ class _Killing:
 
 def killing(name: str, scenario: object) -> _Killing:
     return _Killing()
+=======
+class _WrongType:
+    async def execute(self, request: Request) -> Any:
+        return 42  # not a RequestOutcome
+
+
+class _WrongTypeBuilder:
+    def build(self, env: ClientEnv) -> _WrongType:
+        return _WrongType()
+
+
+@strategy_factory
+def wrong_type(name: str, scenario: object) -> _WrongTypeBuilder:
+    return _WrongTypeBuilder()
+>>>>>>> main

@@ -59,14 +59,23 @@ METRICS: tuple[MetricInfo, ...] = (
         "p99_ok_ms", "p99 ok", "ms", "lower", 1,
         "99th percentile latency of successful requests (a fast failure cannot improve it)",
     ),
-    MetricInfo("p999_ok_ms", "p99.9 ok", "ms", "lower", 1, "99.9th percentile of the same"),
+    MetricInfo(
+        "p999_ok_ms", "p99.9 ok", "ms", "lower", 1,
+        "99.9th percentile latency of successful requests",
+    ),
     MetricInfo(
         "p50_ms", "p50 all", "ms", "lower", 1,
         "median latency from the intended start over ALL requests, failed ones included "
         "(what the caller waited)",
     ),
-    MetricInfo("p99_ms", "p99 all", "ms", "lower", 1, "99th percentile of the same latency"),
-    MetricInfo("p999_ms", "p99.9 all", "ms", "lower", 1, "99.9th percentile of the same latency"),
+    MetricInfo(
+        "p99_ms", "p99 all", "ms", "lower", 1,
+        "99th percentile latency over all requests, failed ones included",
+    ),
+    MetricInfo(
+        "p999_ms", "p99.9 all", "ms", "lower", 1,
+        "99.9th percentile latency over all requests, failed ones included",
+    ),
     MetricInfo(
         "attempts_per_request", "att/req", "", "lower", 2,
         "attempts on the wire per request (retries and hedges included): work amplification",

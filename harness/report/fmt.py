@@ -80,7 +80,7 @@ def decimals(stat: Stat, info: MetricInfo) -> int:
         return info.decimals
     half = (stat.high - stat.low) / 2
     digits = -math.floor(math.log10(half))
-    if f"{half:.{max(0, digits)}e}".startswith("1"):
+    if f"{half:e}".startswith("1"):  # the leading significant digit
         digits += 1
     return max(0, min(info.decimals, digits))
 
@@ -217,8 +217,8 @@ def ratio_legend(c: Comparison) -> list[str]:
     return [
         f"fail vs base: this strategy's failures (1 - availability) ÷ the baseline's (`{base}`); "
         "0.10 = ten times fewer failed requests",
-        "vs base: p99 ÷ the baseline's p99 (Polly's benchmark 'Ratio'); ratios of every metric "
-        "are in comparison.csv",
+        "vs base: p99 of successes ÷ the baseline's (Polly's benchmark 'Ratio'); ratios of every "
+        "metric are in comparison.csv",
     ]
 
 

@@ -53,6 +53,9 @@ def fit_columns(c: Comparison, width: int) -> tuple[list[Column], list[Column]]:
     shown: list[Column] = []
     left: list[Column] = []
     for col in ranked:
+        metric = col.key.removeprefix("ratio:")
+        if metric != col.key and metric not in {s.key for s in shown}:
+            continue  # a ratio means nothing without its metric beside it
         need = _GAP + _width([col.header, *(cell(c, r.strategy, col) for r in c.rows)])
         if used + need <= width:
             shown.append(col)

@@ -21,6 +21,7 @@ from harness.events import EventBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
+from harness.services.attach import with_tokens
 from harness.world.world import World
 
 USER_CODE_GRACE = 1.0  # seconds a user strategy may run past a request's deadline
@@ -55,6 +56,7 @@ class StrategyClient:
         self._transport: HttpTransport | None = None
         self._resolver: DnsResolver | None = None
         self._pipeline: Any = None
+        self._token_transport: Any = None
         self._guarded = False
         self.generator = OpenLoopGenerator(
             spec=scenario.clients,
@@ -108,6 +110,9 @@ class StrategyClient:
             default_deadline=math.inf if self.deadline is None else self.deadline,
         )
         self._pipeline = build_executor(self._strategy, env)
+        self._pipeline, self._token_transport = await with_tokens(
+            self._pipeline, self._strategy, env, world=world, resolver=self._resolver
+        )
         self._guarded = not isinstance(self._strategy, StrategySpec)
 
     async def execute(self, request: Request) -> None:
@@ -124,8 +129,7 @@ class StrategyClient:
         try:
             guard = request.deadline + USER_CODE_GRACE
             async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
-                done: RequestOutcome = await self._pipeline.execute(request)
-                return done
+                done: Any = await self._pipeline.execute(request)
         except TimeoutError:
             failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self._scenario.home_region)
             return RequestOutcome(failed, 0, (), None)
@@ -133,6 +137,12 @@ class StrategyClient:
             raise StrategyError(
                 f"strategy {self.name!r}: its execute() raised {type(exc).__name__}: {exc}"
             ) from exc
+        if not (isinstance(done, RequestOutcome) and isinstance(done.result, AttemptResult)):
+            raise StrategyError(
+                f"strategy {self.name!r}: its execute() returned {type(done).__name__}, "
+                "expected a harness.client.pipeline.RequestOutcome (with an AttemptResult)"
+            )
+        return done
 
     def _shed(self, request: Request) -> None:
         """Not sent: the generator was over its in-flight limit (the run is saturated)."""
@@ -158,6 +168,8 @@ class StrategyClient:
         )
 
     async def close(self) -> None:
+        if self._token_transport is not None:
+            await self._token_transport.close()
         if self._transport is not None:
             await self._transport.close()
         if self._resolver is not None:

@@ -25,6 +25,9 @@ from harness.runner.progress import ProgressView
 from harness.runner.results import iso, region_capacity, write_json
 from harness.runner.stops import StopMonitor, StopRequested
 from harness.scenario.model import Scenario
+from harness.services.attach import attach_services
+from harness.services.report import services_summary
+from harness.services.tier import ServiceTier
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
 from harness.telemetry.server import MetricsServer
@@ -56,6 +59,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _ResultsWriter:
+    """Results are written however the run ended, each file independently. The first error is
+    the one reported: if the run had already failed, or for a second file that cannot be written
+    (usually the same full disk or read-only directory), write errors go to the debug log."""
+
+    def __init__(self, failed: bool) -> None:
+        self._failed = failed
+        self._first: HarnessError | None = None
+
+    def attempt(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except HarnessError as exc:
+            if self._failed or self._first is not None:
+                log.debug("also failed after the first error: %s", exc)
+            else:
+                self._first = exc
+
+    def raise_first(self) -> None:
+        if self._first is not None:
+            raise self._first
+
+
 class Interrupted(Exception):
     """SIGINT/SIGTERM arrived: end the run cleanly and keep partial results."""
 
@@ -83,6 +109,7 @@ async def run_scenario(
     started_wall = time.time()
     stats = RunStats()
     worlds: dict[str, World] = {}
+    tiers: dict[str, ServiceTier] = {}
     clients: list[StrategyClient] = []
     injectors: dict[str, FaultInjector] = {}
     metrics_server: MetricsServer | None = None
@@ -92,12 +119,16 @@ async def run_scenario(
     origin = clock.now()
     ending = _Ending()
     revert_reason = "end_of_run"
+    failed = False
     try:
         shared = scenario.run.isolation == "shared"
         for name, _ in strategies if not shared else [("shared", None)]:
             worlds[name] = World(scenario, bus=bus, owner=name)
-        for world in worlds.values():
+        for owner, world in worlds.items():
             await world.start()
+            tier = await attach_services(world, clock=clock, seed=scenario.seed)
+            if tier is not None:
+                tiers[owner] = tier
 
         registry = CollectorRegistry()
         telemetry = Telemetry(registry, bus)
@@ -139,11 +170,15 @@ async def run_scenario(
             )
 
         telemetry.declare_phases(tuple(p.name for p in scenario.phases))
+        telemetry.declare_faults(scenario.timeline)
         origin = clock.now() + SETTLE
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
         series = TimeSeries(
-            origin=origin, duration=scenario.duration, regions=scenario.region_names
+            origin=origin,
+            duration=scenario.duration,
+            regions=scenario.region_names,
+            horizon=_longest_request(clients) + DRAIN_GRACE,
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)
@@ -189,6 +224,7 @@ async def run_scenario(
     except BaseException as exc:
         revert_reason = "error"
         ending.status, ending.reason = "error", _describe(exc)
+        failed = True
         raise
     finally:
         if telemetry is not None:
@@ -198,12 +234,15 @@ async def run_scenario(
             await injector.revert_all(revert_reason)
         for client in clients:
             await client.close()
+        for tier in tiers.values():
+            await tier.stop()
         for world in worlds.values():
             await world.stop()
         if metrics_server is not None:
             await metrics_server.stop()
+        results = _ResultsWriter(failed)
         if records is not None:
-            records.close()
+            results.attempt(records.close)
         summary = _summary(
             scenario,
             options,
@@ -216,10 +255,14 @@ async def run_scenario(
             started_wall,
             ending,
         )
-        write_json(out / "summary.json", summary)
+        if tiers:
+            summary["services"] = services_summary(scenario, tiers, origin)
+        results.attempt(lambda: write_json(out / "summary.json", summary))
         if series is not None:
-            write_json(out / "timeseries.json", series.to_json())
-        write_json(out / "journal.json", _journal(injectors))
+            timeseries_json = series.to_json()
+            results.attempt(lambda: write_json(out / "timeseries.json", timeseries_json))
+        results.attempt(lambda: write_json(out / "journal.json", _journal(injectors)))
+        results.raise_first()
     return RunResult(
         out_dir=out,
         summary=summary,
@@ -243,9 +286,7 @@ async def _drive(
     progress: bool,
     on_progress: Callable[[float, int], None] | None = None,
 ) -> None:
-    deadlines = [client.deadline for client in clients]
-    longest = NO_DEADLINE_DRAIN if None in deadlines else max(d or 0.0 for d in deadlines)
-    limit = scenario.duration + longest + DRAIN_GRACE + SETTLE
+    limit = scenario.duration + _longest_request(clients) + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
         background = [tg.create_task(injector.run(origin)) for injector in injectors.values()]
         background.append(tg.create_task(phases.run(origin)))
@@ -264,24 +305,43 @@ async def _drive(
         if on_progress is not None:
             background.append(tg.create_task(_report_progress(on_progress, stats, origin, clock)))
         generators = [tg.create_task(c.generator.run(origin)) for c in clients]
+        scope = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with scope:
                 # Failures surface through the TaskGroup (once each), not through this wait.
                 await asyncio.wait(generators)
                 # Run to the full duration even when the last request finished early, so late
                 # phases and scheduled reverts happen and every run covers the same horizon.
                 await asyncio.sleep(max(0.0, origin + scenario.duration - clock.now()))
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            # A generator that could not keep up is still sending late arrivals: the run is
+            # saturated, not broken. Stop it and keep its numbers, flagged as not to be trusted.
+            for client, task in zip(clients, generators, strict=True):
+                if not task.done():
+                    client.generator.overran(limit)
+                    task.cancel()
         finally:
             for task in background:
                 task.cancel()
 
 
+<<<<<<< HEAD
 async def _report_progress(
     report: Callable[[float, int], None], stats: RunStats, origin: float, clock: Clock
 ) -> None:
     while True:
         report(clock.now() - origin, sum(s.requests for s in stats.strategies.values()))
         await asyncio.sleep(PROGRESS_EVERY)
+=======
+def _longest_request(clients: list[StrategyClient]) -> float:
+    """The longest a request can last: the longest deadline, or a long drain without one."""
+    deadlines = [client.deadline for client in clients]
+    return (
+        NO_DEADLINE_DRAIN if None in deadlines else max((d or 0.0 for d in deadlines), default=0.0)
+    )
+>>>>>>> main
 
 
 async def _watch(interrupt: asyncio.Event) -> None:

@@ -9,6 +9,7 @@ from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.outcomes import Outcome
 from harness.scenario.fault_spec import FaultSpec
+from harness.scenario.service_spec import Services, ServiceSpec
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
 from harness.scenario.types import (
     Deadline,
@@ -249,6 +250,9 @@ class Scenario(Spec):
     dns: DnsSpec = DnsSpec()
     regions: tuple[RegionSpec, ...] = Field(min_length=1, max_length=50)
     replication: ReplicationSpec = ReplicationSpec()
+    services: Services = Field(
+        default=(), description="Dependent services (harness.scenario.service_spec)."
+    )
     clients: ClientsSpec = ClientsSpec()
     strategies: StrategyList = "all"
     run: RunSpec = RunSpec()
@@ -270,6 +274,12 @@ class Scenario(Spec):
     @property
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.regions)
+
+    def service(self, name: str) -> ServiceSpec:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
 
 
 def json_schema() -> dict[str, object]:

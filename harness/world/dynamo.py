@@ -26,7 +26,17 @@ from harness.world.dynamo_items import delete_item, get_item, put_item, update_i
 from harness.world.dynamo_query import batch_get_item, batch_write_item, query
 from harness.world.store import DEFAULT_HASH_KEY
 
-__all__ = ["DynamoError", "decode", "execute", "injected", "operation", "respond", "throttled"]
+__all__ = [
+    "DynamoError",
+    "body_timeout",
+    "body_too_large",
+    "decode",
+    "execute",
+    "injected",
+    "operation",
+    "respond",
+    "throttled",
+]
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
@@ -58,6 +68,27 @@ def injected(status: int | str) -> DynamoError:
     return DynamoError("InternalServerError", f"injected error {status}", code)
 
 
+def body_too_large(size: int | None, limit: int) -> DynamoError:
+    """A request body over the endpoint's limit: a request-validation error (the namespace
+    DynamoDB's front end uses for those), with HTTP's own status for it."""
+    told = "" if size is None else f" ({size} bytes)"
+    return DynamoError(
+        "ValidationException",
+        f"Request size{told} exceeded the limit of {limit} bytes",
+        413,
+        namespace="com.amazon.coral.validate#",
+    )
+
+
+def body_timeout(seconds: float) -> DynamoError:
+    return DynamoError(
+        "RequestTimeoutException",
+        f"Your request body was not received within {seconds:g} seconds",
+        408,
+        namespace="com.amazon.coral.service#",
+    )
+
+
 def operation(target: str | None) -> str:
     if not target or not target.startswith(TARGET_PREFIX):
         raise DynamoError("UnknownOperationException", f"unknown operation target {target!r}")
@@ -69,6 +100,8 @@ def decode(body: bytes) -> dict[str, Any]:
         request = _DECODE(body.decode() if body else "{}")
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
         raise DynamoError("SerializationException", f"body is not JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the decoder's stack: no item can be
+        raise DynamoError("SerializationException", "body is nested too deeply") from None
     if not isinstance(request, dict):
         raise DynamoError("SerializationException", "body must be a JSON object")
     return request

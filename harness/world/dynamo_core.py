@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from harness.world.dynamo_limits import ITEM_TOO_LARGE, LimitError, item_size
 from harness.world.store import DEFAULT_HASH_KEY, DEFAULT_RANGE_KEY, Item, Key, Record
 
 _DYNAMO = "com.amazonaws.dynamodb.v20120810#"
@@ -20,16 +21,23 @@ class DynamoError(Exception):
     """An error answered in DynamoDB's shape: {"__type": "...#Code", "message": "..."}."""
 
     def __init__(
-        self, code: str, message: str, status: int = 400, extra: dict[str, Any] | None = None
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        extra: dict[str, Any] | None = None,
+        *,
+        namespace: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.extra = extra or {}
+        self.namespace = namespace  # the __type prefix, when not the usual one for `code`
 
     def payload(self) -> dict[str, Any]:
-        prefix = (
+        prefix = self.namespace or (
             _CORAL
             if self.code in ("UnknownOperationException", "SerializationException")
             else _DYNAMO
@@ -144,9 +152,14 @@ def key_part(name: str, value: object) -> tuple[str, str, str]:
     raise validation(f"key attribute {name} must be a non-empty S, N or B value, got {value!r}")
 
 
-def check_value(value: object) -> None:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise validation(f"not a DynamoDB attribute value: {value!r}")
+def check_item(item: Item, too_large: str = ITEM_TOO_LARGE) -> None:
+    """DynamoDB's limits on a whole item (dynamo_limits): 400 KB, 32 levels, typed values.
+    `too_large` is the message for the size, which differs between PutItem and UpdateItem."""
+    try:
+        item_size(item)
+    except LimitError as exc:
+        message = str(exc)
+        raise validation(too_large if message == ITEM_TOO_LARGE else message) from None
 
 
 def return_values(request: dict[str, Any], allowed: tuple[str, ...]) -> str:

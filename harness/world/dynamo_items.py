@@ -9,7 +9,7 @@ from typing import Any
 from harness.world.dynamo_core import (
     Items,
     Result,
-    check_value,
+    check_item,
     condition_failed,
     key_from_item,
     key_from_map,
@@ -77,8 +77,7 @@ def put_item(table: str, request: dict[str, Any], items: Items, region: str) -> 
     item = request.get("Item")
     if not isinstance(item, dict):
         raise validation("Item must be a map of attribute values")
-    for value in item.values():
-        check_value(value)
+    check_item(item)
     returns = return_values(request, ("NONE", "ALL_OLD"))
     expressions = _expressions(request)
     key = key_from_item(table, item, items)
@@ -136,6 +135,7 @@ def update_item(table: str, request: dict[str, Any], items: Items, region: str) 
         new = apply_update(base, updates)
     except ExpressionError as exc:
         raise validation(str(exc)) from None
+    check_item(new, "Item size to update has exceeded the maximum allowed size")
     items.write(table, key, new)
     changed = {action.attribute for action in updates}
     chosen: Item | None = {

@@ -15,8 +15,8 @@ from harness.world.dynamo_core import (
     DynamoError,
     Items,
     Result,
+    check_item,
     check_table,
-    check_value,
     key_from_item,
     key_from_map,
     key_map,
@@ -185,8 +185,7 @@ def _write(table: str, entry: object, items: Items) -> tuple[str, Key, Item | No
     if isinstance(entry, dict) and len(entry) == 1:
         if isinstance(put := entry.get("PutRequest"), dict) and isinstance(put.get("Item"), dict):
             item: Item = put["Item"]
-            for value in item.values():
-                check_value(value)
+            check_item(item)
             return table, key_from_item(table, item, items), item
         if isinstance(delete := entry.get("DeleteRequest"), dict):
             return table, key_from_map(table, delete.get("Key"), items), None

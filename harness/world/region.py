@@ -26,7 +26,16 @@ from harness.netguard import require_loopback
 from harness.scenario.model import RegionSpec
 from harness.world.capacity import Admission, Capacity
 from harness.world.control import EndpointOverride
-from harness.world.dynamo import DynamoError, decode, execute, operation, respond, throttled
+from harness.world.dynamo import (
+    DynamoError,
+    body_timeout,
+    body_too_large,
+    decode,
+    execute,
+    operation,
+    respond,
+    throttled,
+)
 from harness.world.endpoint import Connection, Listeners
 from harness.world.network import OneWayDelay
 from harness.world.overrides import NOTHING, Overrides
@@ -193,7 +202,16 @@ class Region:
     ) -> web.StreamResponse | None:
         self._requests += 1
         request_id = f"{self.name}-{self._requests:010d}"
-        body = await request.read()
+        try:
+            body = await _read_body(request)
+        except DynamoError as error:
+            # Answered at once, before any fault or capacity: the front end refuses it. The
+            # connection is closed after it: what is left of the body cannot be trusted.
+            response = respond(
+                error.status, error.payload(), region=self.name, request_id=request_id
+            )
+            response.force_close()
+            return response
         fired = self._overrides.fire(conn.endpoint) if self._overrides else NOTHING
         if fired.reset:
             conn.reset()
@@ -252,6 +270,23 @@ class Region:
         finally:
             self.capacity.release()
         return 200, result.payload, result.version
+
+
+MAX_BODY_BYTES = 1024 * 1024  # aiohttp's client_max_size: bounds the memory one request holds
+BODY_TIMEOUT = 10.0  # seconds (loop clock) for a request's body to arrive once its headers have
+
+
+async def _read_body(request: web.BaseRequest) -> bytes:
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise body_too_large(declared, MAX_BODY_BYTES)  # refused unread
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            return await request.read()
+    except TimeoutError:
+        raise body_timeout(BODY_TIMEOUT) from None
+    except web.HTTPRequestEntityTooLarge:  # chunked: no length declared, over the limit read
+        raise body_too_large(None, MAX_BODY_BYTES) from None
 
 
 class _Abandoned(Exception):
