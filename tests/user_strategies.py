@@ -23,7 +23,6 @@ def raising(name: str, scenario: object) -> _Builder:
     return _Builder()
 
 
-<<<<<<< HEAD
 class _Killing:
     def build(self, env: ClientEnv) -> _Raising:
         # What a crash in native code or the OOM killer does to the process running the unit.
@@ -34,9 +33,11 @@ class _Killing:
         raise AssertionError("unreachable")
 
 
+@strategy_factory
 def killing(name: str, scenario: object) -> _Killing:
     return _Killing()
-=======
+
+
 class _WrongType:
     async def execute(self, request: Request) -> Any:
         return 42  # not a RequestOutcome
@@ -50,4 +51,3 @@ class _WrongTypeBuilder:
 @strategy_factory
 def wrong_type(name: str, scenario: object) -> _WrongTypeBuilder:
     return _WrongTypeBuilder()
->>>>>>> main

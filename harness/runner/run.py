@@ -327,21 +327,20 @@ async def _drive(
                 task.cancel()
 
 
-<<<<<<< HEAD
 async def _report_progress(
     report: Callable[[float, int], None], stats: RunStats, origin: float, clock: Clock
 ) -> None:
     while True:
         report(clock.now() - origin, sum(s.requests for s in stats.strategies.values()))
         await asyncio.sleep(PROGRESS_EVERY)
-=======
+
+
 def _longest_request(clients: list[StrategyClient]) -> float:
     """The longest a request can last: the longest deadline, or a long drain without one."""
     deadlines = [client.deadline for client in clients]
     return (
         NO_DEADLINE_DRAIN if None in deadlines else max((d or 0.0 for d in deadlines), default=0.0)
     )
->>>>>>> main
 
 
 async def _watch(interrupt: asyncio.Event) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import io
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,20 +34,12 @@ class RecordWriter:
     ) -> None:
         self.path = path
         self._origin = origin
-<<<<<<< HEAD
-        # mtime=0: the gzip header carries no wall-clock time, so the same seed gives a
-        # byte-identical file whichever process or machine ran it.
-        self._file: IO[str] | None = io.TextIOWrapper(  # stays open for the run
-            gzip.GzipFile(path, "wb", compresslevel=1, mtime=0), encoding="utf-8"
-        )
-=======
         self._flush_every = flush_every
         self._flush_interval = flush_interval
         try:
             self._file: BinaryIO | None = path.open("wb")  # open for the run
         except OSError as exc:
             raise _cannot_write(path, exc) from None
->>>>>>> main
         self._pending: list[str] = []
         self._last_flush = origin  # on the measurement clock, as the events' `end`
         self.written = 0
