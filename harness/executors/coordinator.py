@@ -52,8 +52,10 @@ def run_units(
 
     for unit in units:
         executor.submit(unit, 1)
+    user_stop = False
     while len(results) < len(units):
-        if interrupt.is_set():
+        if interrupt.is_set() and stopping_since is None:
+            user_stop = True
             stop_all("interrupted (SIGINT/SIGTERM)")
         if stopping_since is not None and time.monotonic() - stopping_since > STOP_GRACE:
             for unit in units:
@@ -87,7 +89,9 @@ def run_units(
                 stop_all(result.reason or "stop_when")
             elif result.status == "error":
                 stop_all(f"unit {unit_id} failed: {result.reason}")
-    interrupted = interrupt.is_set()
+    # The inline executor stops its units through this same flag: it means the user only when
+    # nothing else (a stop condition, a failed unit) had asked for the stop first.
+    interrupted = user_stop or (interrupt.is_set() and stop_reason is None)
     if stop_reason is not None and not interrupted:
         # Units stopped because another one hit a stop condition (or failed) were aborted by
         # it, not interrupted by the user: say so in their results.
