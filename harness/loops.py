@@ -145,7 +145,10 @@ def signals_set(flag: threading.Event) -> Iterator[None]:
         yield
     finally:
         for sig, old in previous.items():
-            signal.signal(sig, old)
+            # Stopping: the process is about to exit. Ignore further signals at the OS level;
+            # a Python handler would be reset to the default (death by SIGINT) while the
+            # interpreter shuts down, which takes a moment.
+            signal.signal(sig, signal.SIG_IGN if flag.is_set() else old)
 
 
 def reinstall(flag: threading.Event) -> None:
