@@ -30,6 +30,15 @@ out = Console(width=None if sys.stdout.isatty() else _PIPED)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED)
 
 EXIT_INVALID = 2
+DURATION_HELP = (
+    "Run for this long, e.g. 30s. The phases and fault timeline are scaled to fit (starts, "
+    "durations, flap periods, automation stalls: new/old duration); TTLs, latencies, deadlines "
+    "and rates are not."
+)
+
+from harness.cli_fault import fault_app  # noqa: E402  (the `harness fault ...` commands)
+
+app.add_typer(fault_app, name="fault")
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
@@ -93,6 +102,32 @@ def _fail(error: HarnessError) -> NoReturn:
     raise typer.Exit(EXIT_INVALID)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from harness import __version__
+
+        try:
+            installed = version("dns-outage-harness")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            installed = __version__
+        print(f"harness {installed} (Python {sys.version.split()[0]})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Rehearse a regional DNS outage on loopback and compare client resilience strategies."""
+
+
 def _known_strategies() -> tuple[str, ...]:
     from harness.client import catalog
 
@@ -152,7 +187,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
     bad = 0
     for path in files:
         try:
-            load_scenario(path, known_strategies=known)
+            _check_factories(path, load_scenario(path, known_strategies=known))
             out.print(f"{path}: ok", highlight=False)
         except ScenarioError as exc:
             bad += 1
@@ -160,6 +195,26 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
                 print(problem, file=sys.stderr)
     if bad:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _check_factories(path: Path, scenario: Any) -> None:
+    """A `factory:` strategy's module is imported (its top-level code runs, as in a run) and the
+    factory checked, but never called: a problem is reported like any other in the file."""
+    from harness.client.factory import check_factory
+    from harness.errors import Problem, StrategyError
+    from harness.scenario.loader import problem_at
+    from harness.scenario.strategy_spec import FactoryStrategy
+
+    problems: list[Problem] = []
+    refs = () if scenario.strategies == "all" else scenario.strategies
+    for index, ref in enumerate(refs):
+        if isinstance(ref, FactoryStrategy):
+            try:
+                check_factory(ref)
+            except StrategyError as exc:
+                problems.append(problem_at(path, ("strategies", index, "factory"), str(exc)))
+    if problems:
+        raise ScenarioError(problems)
 
 
 @app.command()
@@ -189,14 +244,46 @@ def strategies() -> None:
 @app.command()
 def world(
     scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    control: Annotated[
+        str | None,
+        typer.Option(help="Serve the control API here (loopback HOST:PORT; port 0: any free)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HARNESS_CONTROL_TOKEN",
+            show_envvar=True,
+            help="Require this bearer token on the control API (for shared machines).",
+        ),
+    ] = None,
+    metrics_addr: Annotated[
+        str,
+        typer.Option(help="Also serve /metrics here (HOST:PORT), or 'off'."),
+    ] = "off",
+    journal: Annotated[
+        Path | None, typer.Option(help="Write the fault journal (JSON) here when the world stops.")
+    ] = None,
 ) -> None:
     """Start the DNS server and every region; print where they are as one JSON line; serve until
-    SIGINT/SIGTERM."""
-    from harness.cli_world import serve_world
+    SIGINT/SIGTERM (or a control-API shutdown). With --control, faults can be applied and
+    reverted from outside (`harness fault`); the world's metrics are at the control URL's
+    /metrics."""
+    from harness.cli_world import WorldOptions, serve_world
+    from harness.control.client import parse_control_url
 
     try:
         loaded = _load(scenario)
-        serve_world(loaded)
+        addr, explicit = _metrics_addr(metrics_addr)
+        options = WorldOptions(
+            control=parse_control_url(control) if control is not None else None,
+            token=token or None,
+            metrics=addr,
+            allow_non_loopback_metrics=explicit,
+            journal=journal,
+        )
+        if options.token is not None and options.control is None:
+            raise HarnessError("--token: only meaningful with --control")
+        serve_world(loaded, options)
     except HarnessError as exc:
         _fail(exc)
 
@@ -209,7 +296,7 @@ def run(
     ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration, e.g. 30s.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     clock: Annotated[
         str | None, typer.Option(help="virtual (fast, deterministic) or real (watch live).")
     ] = None,
@@ -243,7 +330,7 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Comparison directory.")] = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     clock: Annotated[str | None, typer.Option(help="virtual or real.")] = None,
     metrics_addr: Annotated[
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")

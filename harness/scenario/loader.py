@@ -10,11 +10,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import Problem, ScenarioError
-from harness.scenario.checks import semantic_problems
+from harness.scenario.checks import fault_problems, semantic_problems
+from harness.scenario.fault_spec import FaultSpec
 from harness.scenario.model import Scenario
+from harness.scenario.rescale import rescale
 from harness.scenario.strategy_spec import FactoryStrategy
 from harness.scenario.types import Name
 from harness.scenario.yamlmap import YamlInputError, locate, read_yaml
+from harness.units import parse_duration
 
 # A scenario is a few kilobytes; anything near this is a mistake, not a scenario.
 MAX_BYTES = 1_000_000
@@ -69,11 +72,18 @@ def parse_scenario(
         raise ScenarioError(
             [Problem(file, line, "", f"expected a mapping at top level, got {kind}")]
         )
-    if overrides:
-        data = {**data, **overrides}
+    overrides = dict(overrides or {})
+    # A new duration scales the scenario's timeline to it (rescale.py), so it is applied after
+    # the file, as written, has been validated.
+    duration = overrides.pop("duration", None)
+    data = {**data, **overrides}
+    if duration is not None and "duration" not in data:
+        data["duration"] = duration  # no duration in the file: nothing to scale from
 
     try:
         scenario = Scenario.model_validate(data)
+        if duration is not None:
+            scenario = rescale(scenario, parse_duration(duration))
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, file, root, data))
         raise ScenarioError(_dedupe(problems)) from None
@@ -84,6 +94,51 @@ def parse_scenario(
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+_FAULT = TypeAdapter[FaultSpec](FaultSpec)
+
+
+def parse_fault(text: str, file: str, scenario: Scenario, *, at: float | None = 0.0) -> FaultSpec:
+    """One fault given as a timeline entry (JSON or YAML text), validated exactly as the timeline
+    is, against `scenario`'s world. `at` fills a missing `at` (None: it stays required).
+    Raises ScenarioError with one FILE:LINE: field: message problem per defect."""
+    if len(text) > MAX_BYTES:
+        raise ScenarioError([Problem(file, None, "", f"larger than {MAX_BYTES} characters")])
+    try:
+        document = read_yaml(text)
+    except YamlInputError as exc:
+        raise ScenarioError(_dedupe([Problem(file, exc.line, "", exc.message)])) from None
+    root, data = document.root, document.data
+    problems = [
+        Problem(file, line, path, "duplicate key") for line, path in document.duplicate_keys
+    ]
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        raise ScenarioError(
+            [Problem(file, 1, "", f"expected a fault entry (a mapping), got {kind}")]
+        )
+    if at is not None and "at" not in data:
+        data = {**data, "at": at}
+    try:
+        fault = _FAULT.validate_python(data)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, file, root, data))
+        raise ScenarioError(_dedupe(problems)) from None
+    for path, message in fault_problems(scenario, fault):
+        line, shown = locate(root, data, list(path))
+        problems.append(Problem(file, line, shown, message))
+    if problems:
+        raise ScenarioError(_dedupe(problems))
+    return fault
+
+
+def problem_at(path: str | Path, field: tuple[str | int, ...], message: str) -> Problem:
+    """A Problem for a field of a scenario file that loaded, located on its line."""
+    name = str(path)
+    document = read_yaml(_read(Path(path), name))
+    line, shown = locate(document.root, document.data, field)
+    return Problem(name, line, shown, message)
 
 
 def _read(path: Path, name: str) -> str:
