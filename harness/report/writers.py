@@ -18,14 +18,13 @@ CSV = "comparison.csv"
 HTML = "report.html"
 
 
-def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
-    """comparison.json, comparison.md, comparison.csv, report.html and chart-<name>.png (one per
-    chart, the same images report.html embeds) into `directory`."""
-    from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
+def write_reports(comparison: Comparison, directory: Path, *, html: bool = True) -> list[Path]:
+    """comparison.json, comparison.md, comparison.csv and (html=True) report.html and
+    chart-<name>.png (one per chart, the same images report.html embeds) into `directory`. An
+    interrupted comparison skips the charts, seconds of matplotlib, to exit promptly; `harness
+    report DIR` renders them later."""
     from harness.report.csvout import write_csv
-    from harness.report.html import render_html
     from harness.report.markdown import render_markdown
-    from harness.report.series import load_series
     from harness.report.services import (
         graph_png,
         load_services,
@@ -35,8 +34,6 @@ def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    series = load_series(comparison)
-    charts = {name: render_chart(series, name) for name in CHARTS}
     paths = [save_comparison(comparison, directory)]
     services = load_services(directory)  # the service tier, when the scenario has one
     markdown = directory / MARKDOWN
@@ -45,15 +42,22 @@ def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
         text += services_markdown(*services)
     markdown.write_text(text, encoding="utf-8")
     paths += [markdown, write_csv(comparison, directory / CSV)]
-    html = directory / HTML
+    if not html:
+        return paths
+    from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
+    from harness.report.html import render_html
+    from harness.report.series import load_series
+
+    series = load_series(comparison)
+    charts = {name: render_chart(series, name) for name in CHARTS}
     page = render_html(comparison, charts)
     if services is not None:
         graph = graph_png(services[1])
-        section = services_html(*services, graph)
-        page = page.replace("</body></html>", section + "</body></html>", 1)
+        page = page.replace("</body></html>", services_html(*services, graph) + "</body></html>", 1)
         charts = {**charts, "services-graph": graph}
-    html.write_text(page, encoding="utf-8")
-    paths.append(html)
+    report = directory / HTML
+    report.write_text(page, encoding="utf-8")
+    paths.append(report)
     for name, png in charts.items():  # each chart also as a file, for slides and tickets
         path = directory / chart_file(name)
         path.write_bytes(png)
