@@ -6,12 +6,15 @@ files are the same whichever executor ran them and in whatever order they finish
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from harness.compare.rundir import JOURNAL, REQUESTS, SUMMARY, TIMESERIES
+from harness.errors import HarnessError
 from harness.executors.units import Unit, UnitResult
+from harness.runner.results import write_json
 
 _SEVERITY = {"ok": 0, "aborted": 1, "interrupted": 2, "error": 3}
 
@@ -38,19 +41,17 @@ def merge_units(
     summary: dict[str, Any] = json.loads(json.dumps(first))  # a deep copy
     series: dict[str, Any] | None = None
     journal: dict[str, Any] = {}
-    with (run_dir / REQUESTS).open("wb") as records:
-        for result in kept:
-            part = result.summary
-            assert part is not None
-            if part is not first:
-                _fold_summary(summary, part)
-            if result.timeseries is not None:
-                if series is None:
-                    series = json.loads(json.dumps(result.timeseries))
-                else:
-                    series["strategies"].update(result.timeseries["strategies"])
-            journal.update(result.journal or {})
-            records.write(result.requests)  # gzip members concatenate into one valid stream
+    for result in kept:
+        part = result.summary
+        assert part is not None
+        if part is not first:
+            _fold_summary(summary, part)
+        if result.timeseries is not None:
+            if series is None:
+                series = json.loads(json.dumps(result.timeseries))
+            else:
+                series["strategies"].update(result.timeseries["strategies"])
+        journal.update(result.journal or {})
     starts = [_wall(r.summary["started_at"]) for r in kept if r.summary]
     ends = [_wall(r.summary["ended_at"]) for r in kept if r.summary]
     summary["started_at"] = min(starts).isoformat(timespec="milliseconds")
@@ -58,10 +59,23 @@ def merge_units(
     summary["wall_seconds"] = round((max(ends) - min(starts)).total_seconds(), 3)
     summary["executor"] = executor
     summary["units"] = [_unit_entry(u, r) for u, r in zip(units, results, strict=True)]
-    _write(run_dir / SUMMARY, summary)
+    # Every file is attempted even when one cannot be written (a full disk may free up, and
+    # the journal says which faults ran); the first failure is the one reported.
+    writes: list[Callable[[], None]] = [
+        lambda: _write_records(run_dir / REQUESTS, kept),
+        lambda: write_json(run_dir / SUMMARY, summary),
+        lambda: write_json(run_dir / JOURNAL, journal),
+    ]
     if series is not None:
-        _write(run_dir / TIMESERIES, series)
-    _write(run_dir / JOURNAL, journal)
+        writes.insert(2, lambda: write_json(run_dir / TIMESERIES, series))
+    failures: list[HarnessError] = []
+    for write in writes:
+        try:
+            write()
+        except HarnessError as exc:
+            failures.append(exc)
+    if failures:
+        raise failures[0]
     return summary
 
 
@@ -94,7 +108,11 @@ def _wall(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp)
 
 
-def _write(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+def _write_records(path: Path, kept: list[UnitResult]) -> None:
+    """Units' records in order: gzip members concatenate into one valid stream."""
+    try:
+        with path.open("wb") as records:
+            for result in kept:
+                records.write(result.requests)
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write ({exc.strerror or exc})") from None
