@@ -63,6 +63,7 @@ class RequestFinished:
     intended_start: float
     start: float
     end: float
+    host: int = 0  # which client host of the strategy's fleet sent it (0..hosts-1)
 
     @property
     def latency(self) -> float:
@@ -139,9 +140,12 @@ class DnsLookup:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionsChanged:
+    """Open connections of one client host's pool to one region (`host`: index in the fleet)."""
+
     strategy: str
     region: str
     open: int
+    host: int = 0
 
 
 # ---- world and faults ---------------------------------------------------------------------------

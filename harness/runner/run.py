@@ -1,4 +1,4 @@
-"""One run: start the world(s), one client pool per strategy, the fault timeline, telemetry; run
+"""One run: start the world(s), one client fleet per strategy, the fault timeline, telemetry; run
 for the scenario's duration; always revert faults, close sockets and write results, however the run
 ends (normal end, stop condition, error, SIGINT/SIGTERM)."""
 
@@ -24,6 +24,7 @@ from harness.runner.progress import ProgressView
 from harness.runner.results import iso, region_capacity, write_json
 from harness.runner.stops import StopMonitor, StopRequested
 from harness.scenario.model import Scenario
+from harness.telemetry.fleet import FleetStats, windows_from_faults
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
 from harness.telemetry.server import MetricsServer
@@ -76,6 +77,7 @@ async def run_scenario(
     stats = RunStats()
     worlds: dict[str, World] = {}
     clients: list[StrategyClient] = []
+    fleets: dict[str, FleetStats] = {}
     injectors: dict[str, FaultInjector] = {}
     metrics_server: MetricsServer | None = None
     telemetry: Telemetry | None = None
@@ -134,6 +136,12 @@ async def run_scenario(
         origin = clock.now() + SETTLE
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
+        for client in clients:
+            fleet = fleets[client.name] = FleetStats(
+                len(client.hosts), origin=origin, duration=scenario.duration
+            )
+            telemetry.add_fleet_source(client.name, fleet)
+        bus.subscribe(RequestFinished, lambda event: fleets[event.strategy].add(event))
         series = TimeSeries(
             origin=origin, duration=scenario.duration, regions=scenario.region_names
         )
@@ -200,6 +208,7 @@ async def run_scenario(
             options,
             stats,
             clients,
+            fleets,
             worlds,
             injectors,
             clock,
@@ -249,7 +258,7 @@ async def _drive(
                 console=console,
             )
             background.append(tg.create_task(view.run(origin)))
-        generators = [tg.create_task(c.generator.run(origin)) for c in clients]
+        generators = [tg.create_task(c.run(origin)) for c in clients]
         try:
             async with asyncio.timeout(limit):
                 # Failures surface through the TaskGroup (once each), not through this wait.
@@ -272,6 +281,7 @@ def _summary(
     options: RunOptions,
     stats: RunStats,
     clients: list[StrategyClient],
+    fleets: dict[str, FleetStats],
     worlds: dict[str, World],
     injectors: dict[str, FaultInjector],
     clock: Clock,
@@ -299,6 +309,12 @@ def _summary(
         }
         entry["peak_in_flight"] = client.generator.peak_in_flight
         entry["saturated"] = bool(reasons)
+        fleet = fleets.get(client.name)
+        if fleet is not None:
+            injector = injectors.get(client.name) or injectors.get("shared")
+            faults = injector.journal.faults_summary() if injector is not None else []
+            horizon = min(scenario.duration, max(0.0, clock.now() - origin))
+            entry["fleet"] = fleet.to_json(windows_from_faults(faults, horizon))
         strategies[client.name] = entry
     first = next(iter(injectors.values()), None)
     return {

@@ -70,7 +70,7 @@ def parse_scenario(
             [Problem(file, line, "", f"expected a mapping at top level, got {kind}")]
         )
     if overrides:
-        data = {**data, **overrides}
+        data = _merged(data, overrides)
 
     try:
         scenario = Scenario.model_validate(data)
@@ -84,6 +84,19 @@ def parse_scenario(
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+def _merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The document with command-line overrides applied; a mapping override (e.g.
+    {"clients": {"hosts": 8}}) changes only the keys it names."""
+    out = dict(data)
+    for key, value in overrides.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _merged(current, value)
+        else:
+            out[key] = value
+    return out
 
 
 def _read(path: Path, name: str) -> str:

@@ -109,7 +109,18 @@ class SaturationSpec(Spec):
 
 class ClientsSpec(Spec):
     home_region: Name | None = Field(default=None, description="Default: the first region.")
-    rate: Rate = 100.0
+    rate: Rate = Field(default=100.0, description="Arrivals per second for the whole fleet.")
+    hosts: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description=(
+            "Simulated client hosts per strategy (a fleet). Each host is one SDK client with its "
+            "own resolver and DNS cache, connection pools and policy state (retry quota, "
+            "breakers, limiter, budget); hosts start at staggered moments over the first "
+            "connection lifetime and share the strategy's arrivals at random. See docs/fleets.md."
+        ),
+    )
     arrival: Literal["constant", "poisson"] = "poisson"
     deadline: Duration = 3.0
     ops: OpsSpec = OpsSpec()

@@ -155,6 +155,13 @@ GENERATOR_IN_FLIGHT = _d("harness_generator_in_flight", _G, "strategy", "request
 SATURATED = _d("harness_generator_saturated", _G, "strategy", "1", "generator",
     "1 while the generator cannot keep up (its numbers are not to be trusted).")
 
+# ---- the client fleet, pulled at scrape time (no host label: cardinality) ----------------------
+FLEET_HOSTS = _d("harness_fleet_hosts", _G, "strategy", "hosts", "client",
+    "Simulated client hosts the strategy runs as (scenario clients.hosts).")
+FLEET_HOSTS_FAILING = _d("harness_fleet_hosts_failing", _G, "strategy", "hosts", "client",
+    "Hosts whose most recently finished request failed: how far an outage has spread through "
+    "the fleet.")
+
 # ---- the run ------------------------------------------------------------------------------------
 FAULT_ACTIVE = _d("harness_fault_active", _G, "fault target", "1", "run",
     "1 while a fault is applied, 0 after it is reverted.")
@@ -174,6 +181,7 @@ CATALOG: tuple[MetricDef, ...] = (
     ENDPOINT_CONNECTIONS, ENDPOINT_CONNECTIONS_CLOSED, REPLICATION_LAG, REPLICATION_PENDING,
     REPLICATION_APPLIED, LOST_WRITES, STALE_READS,
     SEND_LAG, SEND_LAG_MAX, GENERATOR_IN_FLIGHT, SATURATED,
+    FLEET_HOSTS, FLEET_HOSTS_FAILING,
     FAULT_ACTIVE, FAULT_APPLY_DELAY, PHASE, RUN_ELAPSED,
 )
 # fmt: on

@@ -45,6 +45,7 @@ from harness.telemetry.collectors import (
     WorldCollector,
     WorldSource,
 )
+from harness.telemetry.fleet import FleetCollector, FleetStats
 from harness.telemetry.tables import CounterTable, HistogramTable, TablesCollector
 
 log = logging.getLogger(__name__)
@@ -114,10 +115,12 @@ class Telemetry:
         self.phase = _gauge(m.PHASE, r)
         self._phase_now: str | None = None
         self._applied: dict[tuple[str, str], int] = {}  # overlapping faults of one kind and target
+        self._open_connections: dict[tuple[str, str], dict[int, int]] = {}  # per host
         self._world = WorldCollector()
         self._generators = GeneratorCollector()
         self._run_clock = RunClockCollector()
-        for collector in (self._world, self._generators, self._run_clock):
+        self._fleets = FleetCollector()
+        for collector in (self._world, self._generators, self._run_clock, self._fleets):
             r.register(collector)
         self._subscribe(bus)
 
@@ -156,6 +159,10 @@ class Telemetry:
 
     def remove_generator_source(self, strategy: str) -> None:
         self._generators.remove(strategy)
+
+    def add_fleet_source(self, strategy: str, fleet: FleetStats) -> None:
+        """Export a strategy's fleet size and hosts failing now, read at scrape time."""
+        self._fleets.add(strategy, fleet)
 
     def start_run(self, now: Callable[[], float]) -> None:
         """Start `harness_run_elapsed_seconds` on the run's clock (e.g. `loop.time`)."""
@@ -237,7 +244,11 @@ class Telemetry:
         self.dns_lookups.inc((e.strategy, e.result, e.source))
 
     def _on_connections(self, e: ConnectionsChanged) -> None:
-        self.connections(e.strategy, e.region).set(e.open)
+        # a fleet's hosts each report their own pool: the gauge is the fleet's sum
+        key = (e.strategy, e.region)
+        per_host = self._open_connections.setdefault(key, {})
+        per_host[e.host] = e.open
+        self.connections(*key).set(sum(per_host.values()))
 
     def _on_fault_applied(self, e: FaultApplied) -> None:
         key = (e.fault, e.target)
