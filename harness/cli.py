@@ -122,9 +122,7 @@ def _flag(key: str, value: Any) -> str:
     return f"--{key} {value}"
 
 
-def _overrides(
-    seed: int | None, duration: str | None, hosts: int | None = None
-) -> dict[str, Any]:
+def _overrides(seed: int | None, duration: str | None, hosts: int | None = None) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if hosts is not None:
         overrides["clients"] = {"hosts": hosts}
