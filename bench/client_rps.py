@@ -1,7 +1,7 @@
 """Requests/s of the harness's client pool (full pipeline + metrics) vs a bare aiohttp loop.
 
     /work/venv/bin/python bench/client_rps.py [--seconds 3] [--rounds 5] [--concurrency 64]
-        [--strategies naive,aws-standard,breaker-failover] [--layers] [--locust-python PATH]
+        [--strategies naive,aws-standard-2025,breaker-failover] [--layers] [--locust-python PATH]
 
 DESIGN target: "with the full strategy pipeline and metrics, requests/s >= 90 % of a bare aiohttp
 loop against the same endpoint on the same cores". One region's endpoint (zero rtt and service
@@ -455,7 +455,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--strategies", default="naive,aws-standard,breaker-failover")
+    parser.add_argument("--strategies", default="naive,aws-standard-2025,breaker-failover")
     parser.add_argument("--locust-python", default="", help="a Python with locust installed")
     parser.add_argument(
         "--layers",

@@ -6,7 +6,7 @@
 A World runs in this process (DNS server and one region, as the runner starts it) with a
 FaultInjector over a timeline of --faults short faults, dns.nodata and endpoint.latency
 alternating, one every --every seconds, each lasting 60 % of the gap (so an apply or a revert is
-due every 20-30 ms), while one client pool (StrategyClient, aws-standard, Telemetry subscribed)
+due every 20-30 ms), while one client pool (StrategyClient, aws-standard-2025, Telemetry subscribed)
 sends open-loop traffic to the same world on the same loop: light (200/s) and heavier (1,000/s),
 alternating per round. Reported from the injector's journal (Journal.lags_ms(): actual -
 scheduled, high-resolution clock): p50/p99/max, applies and reverts separately and together.
@@ -42,7 +42,7 @@ from harness.telemetry.metrics import Telemetry
 from harness.world.world import World
 
 FIRST_AT = 1.0  # seconds of traffic before the first fault
-STRATEGY = "aws-standard"
+STRATEGY = "aws-standard-2025"
 
 
 def scenario(faults: int, every: float, rate: int) -> Scenario:

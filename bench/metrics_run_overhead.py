@@ -1,7 +1,7 @@
 """What does Telemetry cost a real client pool? Requests/s with Telemetry subscribed vs not.
 
     /work/venv/bin/python bench/metrics_run_overhead.py [--seconds 5] [--rounds 8]
-        [--windows 40] [--concurrency 64] [--strategy aws-adaptive]
+        [--windows 40] [--concurrency 64] [--strategy aws-adaptive-2025]
 
 One region (one endpoint, zero rtt and service time, so the client is the limit) is served by
 `python -m harness world` in a child process. This process runs ONE client pool wired as
@@ -225,7 +225,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="pairs of rounds (off + on)")
     parser.add_argument("--windows", type=int, default=40, help="interleaved 1 s windows")
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--strategy", default="aws-adaptive")
+    parser.add_argument("--strategy", default="aws-adaptive-2025")
     args = parser.parse_args()
     catalog.get(args.strategy)  # fail early on a bad name
 

@@ -31,8 +31,8 @@ from harness.scenario.strategy_spec import QuotaBlock, RetryBlock, StrategySpec,
 
 STRATEGIES = (
     "naive",
-    "aws-standard",
-    "aws-adaptive",
+    "aws-standard-2025",
+    "aws-adaptive-2025",
     "grpc-throttled",
     "finagle-budget",
     "breaker-failover",
@@ -40,7 +40,7 @@ STRATEGIES = (
     "hedged-cross-region",
 )
 
-# aws-standard with no backoff sleep, so the retry machinery's cost is measured, not the sleep.
+# aws-standard-2025 with no backoff sleep, so the retry machinery's cost is measured, not the sleep.
 RETRY_ZERO_BACKOFF = StrategySpec(
     name="retry-quota",
     blocks=(TimeoutBlock(attempt=1.0), RetryBlock(max_attempts=3, base=0.0), QuotaBlock()),

@@ -1,7 +1,7 @@
 """Open-loop send lag at 1,000 requests/s in real time (DESIGN target: p99 <= 1 ms).
 
     /work/venv/bin/python bench/send_lag.py [--rate 1000] [--seconds 10] [--rounds 2]
-                                           [--strategy aws-standard]
+                                           [--strategy aws-standard-2025]
 
 The OpenLoopGenerator (harness.client.workload) sends a constant 1,000 requests/s for --seconds
 and records each request's send lag (actual - intended start, generator.send_lag). Two kinds of
@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--strategy", default="aws-standard")
+    parser.add_argument("--strategy", default="aws-standard-2025")
     args = parser.parse_args()
     variants = [("floor", False)]
     variants += [(kind, freeze) for kind in ("trivial", "pool") for freeze in (False, True)]

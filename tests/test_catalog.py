@@ -31,28 +31,69 @@ def test_at_least_fourteen_unique_documented_strategies() -> None:
         assert sum(isinstance(b, RetryBlock) for b in spec.blocks) <= 1  # retry at one layer
 
 
-def test_cited_defaults() -> None:
-    standard = catalog.get("aws-standard")
-    retry = next(b for b in standard.blocks if isinstance(b, RetryBlock))
-    quota = next(b for b in standard.blocks if isinstance(b, QuotaBlock))
-    assert (retry.max_attempts, retry.backoff, retry.base, retry.cap) == (
-        3,
-        "full_jitter",
-        1.0,
-        20.0,
-    )
-    assert (quota.initial, quota.retry_cost, quota.timeout_cost) == (500, 5, 10)
-    dynamo = next(b for b in catalog.get("aws-legacy-dynamodb").blocks if isinstance(b, RetryBlock))
+def _blocks(name: str) -> tuple[RetryBlock, QuotaBlock | None]:
+    spec = catalog.get(name)
+    retry = next(b for b in spec.blocks if isinstance(b, RetryBlock))
+    quota = next((b for b in spec.blocks if isinstance(b, QuotaBlock)), None)
+    return retry, quota
+
+
+def test_botocore_2025_defaults() -> None:
+    """botocore 1.42.80 standard mode (read from its retries/standard.py)."""
+    for name in ("aws-standard-2025", "aws-adaptive-2025"):
+        retry, quota = _blocks(name)
+        assert (retry.max_attempts, retry.backoff, retry.base, retry.cap) == (
+            3,
+            "full_jitter",
+            1.0,
+            20.0,
+        )
+        assert retry.throttled_base is None
+        assert quota is not None
+        assert (quota.initial, quota.retry_cost, quota.timeout_cost, quota.throttling_cost) == (
+            500,
+            5,
+            10,
+            None,
+        )
+    dynamo, _ = _blocks("aws-legacy-dynamodb")
     waits = [min(dynamo.cap, dynamo.base * 2 ** (n - 1)) for n in range(1, dynamo.max_attempts)]
     assert waits[-1] == pytest.approx(12.8) and sum(waits) == pytest.approx(25.55)
 
 
+def test_botocore_2026_defaults_match_the_installed_botocore() -> None:
+    """The 2026 entries read their numbers from the botocore the project installs (1.44.8)."""
+    from botocore.retries import quota as bquota  # type: ignore[import-untyped]
+    from botocore.retries import standard
+
+    for name in ("aws-standard-2026", "aws-adaptive-2026"):
+        retry, quota = _blocks(name)
+        assert retry.max_attempts == standard._SERVICE_MAX_ATTEMPTS["dynamodb"] == 4
+        backoff = standard.ExponentialBackoff
+        assert (
+            retry.base == backoff._SERVICE_BACKOFF_CONFIG["dynamodb"]["non_throttling_base_scale"]
+        )
+        assert retry.throttled_base == backoff._DEFAULT_BACKOFF_CONFIG["throttling_base_scale"]
+        assert retry.cap == backoff._MAX_BACKOFF and retry.backoff == "full_jitter"
+        assert quota is not None
+        checker = standard.RetryQuotaChecker
+        assert quota.initial == bquota.RetryQuota.INITIAL_CAPACITY
+        assert quota.retry_cost == quota.timeout_cost == checker._RETRY_COST == 14
+        assert quota.throttling_cost == checker._THROTTLING_RETRY_COST == 5
+        assert quota.no_retry_increment == checker._NO_RETRY_INCREMENT
+
+
 def test_unknown_name_suggests_a_close_match() -> None:
-    with pytest.raises(StrategyError, match="did you mean 'aws-adaptive'"):
-        catalog.get("aws-adaptiv")
+    with pytest.raises(StrategyError, match="did you mean 'aws-adaptive-20"):
+        catalog.get("aws-adaptiv-2026")
     with pytest.raises(StrategyError, match="unknown strategy 'zzz'") as info:
         catalog.get("zzz")
     assert "did you mean" not in str(info.value)
+
+
+def test_old_names_say_what_they_became() -> None:
+    with pytest.raises(StrategyError, match=r"renamed: use aws-standard-2025 .* aws-standard-2026"):
+        catalog.get("aws-standard")
 
 
 def _home_dark(region: str, now: float) -> Outcome:

@@ -47,7 +47,8 @@ def test_schema_is_json_schema() -> None:
 def test_strategies_lists_the_catalog() -> None:
     result = harness("strategies")
     assert result.returncode == 0
-    for name in ("naive", "aws-standard", "aws-adaptive", "breaker-failover", "pinned-dns"):
+    names = ("naive", "aws-standard-2026", "aws-adaptive-2026", "breaker-failover", "pinned-dns")
+    for name in names:
         assert name in result.stdout
 
 

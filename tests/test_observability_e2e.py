@@ -62,7 +62,7 @@ clients:
   keys: {count: 50, distribution: zipf, zipf_s: 1.2}   # hot keys: stale reads and lost writes
 strategies:
   - naive                 # failures by outcome class
-  - aws-adaptive          # retry quota tokens; client rate limiter (engages on throttling)
+  - aws-adaptive-2026          # retry quota tokens; client rate limiter (engages on throttling)
   - hedged-cross-region   # hedges (a DNS failure hedges at once); queued work its client left
   - serve-stale-dns       # stale DNS answers
   - finagle-budget        # retry budget tokens

@@ -79,8 +79,8 @@ def test_all_means_the_catalog_in_order() -> None:
 
 def test_names_and_inline_specs_in_the_order_given() -> None:
     inline = StrategySpec(name="mine", blocks=(RetryBlock(),))
-    resolved = resolve_strategies(("naive", inline, "aws-standard"), SCENARIO)
-    assert [s.name for s in resolved] == ["naive", "mine", "aws-standard"]
+    resolved = resolve_strategies(("naive", inline, "aws-standard-2026"), SCENARIO)
+    assert [s.name for s in resolved] == ["naive", "mine", "aws-standard-2026"]
     assert resolved[1] is inline
     with pytest.raises(StrategyError, match="did you mean 'naive'"):
         resolve_strategies(("naiv",), SCENARIO)

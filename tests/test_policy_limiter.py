@@ -96,47 +96,78 @@ async def _enable_at_minimum_rate(pipeline: object) -> None:
     assert limiter.enabled and limiter.rate == 0.5  # measured rate 0 → the 0.5/s floor
 
 
-async def test_waits_on_the_loop_clock_and_sheds_past_the_deadline() -> None:
+async def test_waits_for_a_token_and_gives_up_at_the_callers_deadline() -> None:
     transport = FakeTransport(script={"r1": [Outcome.THROTTLED]})
     bus = EventBus()
     recorder = Recorder(bus)
-    pipeline = make_pipeline([LimiterBlock(max_wait=5.0)], transport, bus=bus)
+    pipeline = make_pipeline([LimiterBlock()], transport, bus=bus)
     await _enable_at_minimum_rate(pipeline)
     assert recorder.of(RateLimiterChanged) == [RateLimiterChanged("test", 0.5)]
 
-    shed = await pipeline.execute(make_request(deadline=1.0))  # needs 2 s for a token
-    assert shed.result.outcome is Outcome.SHED and shed.attempts == 0
+    loop = asyncio.get_running_loop()
+    gave_up = await pipeline.execute(make_request(deadline=1.0))  # needs 2 s for a token
+    # botocore would block for its token; the caller's deadline, not the limiter, stops it
+    assert gave_up.result.outcome is Outcome.DEADLINE_EXCEEDED and gave_up.attempts == 0
+    assert loop.time() == pytest.approx(1.0)
     assert len(transport.calls) == 1
 
     sent = await pipeline.execute(make_request(deadline=3.0))
     assert sent.result.outcome is Outcome.OK
-    assert transport.calls[-1].at == pytest.approx(2.0)
+    assert transport.calls[-1].at == pytest.approx(2.0)  # the half token earned by 1 s counts
 
 
-async def test_max_wait_sheds_and_waiters_queue_in_order() -> None:
-    transport = FakeTransport(script={"r1": [Outcome.THROTTLED]})
+async def test_waiters_take_tokens_one_by_one_and_max_wait_sheds() -> None:
+    transport = FakeTransport(script={"r1": [Outcome.THROTTLED] * 10})  # the rate stays at 0.5/s
     pipeline = make_pipeline([LimiterBlock(max_wait=5.0)], transport, deadline=100.0)
     await _enable_at_minimum_rate(pipeline)
     async with asyncio.TaskGroup() as group:
         tasks = [
             group.create_task(pipeline.execute(make_request(deadline=100.0))) for _ in range(3)
         ]
-    outcomes = [task.result().result.outcome for task in tasks]
-    # waits of 2 s and 4 s fit in max_wait; the third would wait 6 s
-    assert outcomes == [Outcome.OK, Outcome.OK, Outcome.SHED]
+    outcomes = sorted(task.result().result.outcome for task in tasks)
+    # one token every 2 s: the third waiter would get its token at 6 s, past max_wait
+    assert outcomes == sorted([Outcome.THROTTLED, Outcome.THROTTLED, Outcome.SHED])
     assert [call.at for call in transport.calls[1:]] == pytest.approx([2.0, 4.0])
 
 
-async def test_a_cancelled_waiter_gives_its_token_back() -> None:
+async def test_without_max_wait_nothing_is_shed() -> None:
+    transport = FakeTransport(script={"r1": [Outcome.THROTTLED] * 10})  # the rate stays at 0.5/s
+    pipeline = make_pipeline([LimiterBlock()], transport, deadline=100.0)
+    await _enable_at_minimum_rate(pipeline)
+    async with asyncio.TaskGroup() as group:
+        tasks = [
+            group.create_task(pipeline.execute(make_request(deadline=100.0))) for _ in range(5)
+        ]
+    assert all(task.result().result.outcome is Outcome.THROTTLED for task in tasks)
+    assert [call.at for call in transport.calls[1:]] == pytest.approx([2.0, 4.0, 6.0, 8.0, 10.0])
+
+
+async def test_a_faster_rate_wakes_a_waiter_early() -> None:
+    """botocore's setter notifies the condition: the waiter recomputes at the new rate."""
+    transport = FakeTransport(script={"r1": [Outcome.THROTTLED]})
+    pipeline = make_pipeline([LimiterBlock()], transport, deadline=100.0)
+    await _enable_at_minimum_rate(pipeline)
+    limiter = block_of(pipeline, ClientRateLimiterPolicy)
+    task = asyncio.create_task(pipeline.execute(make_request(deadline=100.0)))
+    await asyncio.sleep(0.5)  # 0.25 token earned at 0.5/s; 1.5 s still to wait
+    limiter.bucket.set_max_rate(3.0, asyncio.get_running_loop().time())
+    result = await task
+    assert result.result.outcome is Outcome.OK
+    assert transport.calls[-1].at == pytest.approx(0.75)  # 0.75 token more at 3/s: 0.25 s
+
+
+async def test_a_cancelled_waiter_leaves_no_trace() -> None:
     transport = FakeTransport(script={"r1": [Outcome.THROTTLED]})
     pipeline = make_pipeline([LimiterBlock()], transport, deadline=100.0)
     await _enable_at_minimum_rate(pipeline)
     limiter = block_of(pipeline, ClientRateLimiterPolicy)
     task = asyncio.create_task(pipeline.execute(make_request(deadline=100.0)))
     await asyncio.sleep(1.0)
-    assert limiter.bucket.capacity == -1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert limiter.bucket.capacity == 0
     assert len(transport.calls) == 1
+    sent = await pipeline.execute(make_request(deadline=100.0))  # nothing was booked for it
+    assert sent.result.outcome is Outcome.OK
+    assert transport.calls[-1].at == pytest.approx(2.0)
+    assert limiter.bucket.capacity == pytest.approx(0.0, abs=1e-9)

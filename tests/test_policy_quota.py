@@ -26,8 +26,16 @@ REQUESTS: list[list[Outcome]] = [
 ]
 
 
-def _botocore_replay(requests: list[list[Outcome]]) -> list[int]:
-    """The same requests through botocore's RetryQuota with standard-mode costs (5 / 10)."""
+def _cost_2025(outcome: Outcome) -> int:
+    return 10 if outcome is Outcome.TIMEOUT else 5  # botocore 1.42.80
+
+
+def _cost_2026(outcome: Outcome) -> int:
+    return 5 if outcome is Outcome.THROTTLED else 14  # botocore 1.44.8
+
+
+def _botocore_replay(requests: list[list[Outcome]], cost: object = _cost_2025) -> list[int]:
+    """The same requests through botocore's RetryQuota with standard-mode costs."""
     quota = RetryQuota()
     levels = []
     for attempts in requests:
@@ -39,7 +47,7 @@ def _botocore_replay(requests: list[list[Outcome]]) -> list[int]:
             retryable = outcome is not Outcome.CLIENT_ERROR
             if not retryable or index == len(attempts) - 1 or index == 2:
                 break
-            amount = 10 if outcome is Outcome.TIMEOUT else 5
+            amount = cost(outcome)  # type: ignore[operator]
             assert quota.acquire(amount)
             acquired = amount
         levels.append(quota.available_capacity)
@@ -86,3 +94,24 @@ async def test_refund_once_per_request_and_never_above_capacity() -> None:
     for _ in range(3):
         await pipeline.execute(make_request())
     assert quota.tokens == 10
+
+
+async def test_2026_costs_match_botocore_1_44() -> None:
+    requests = [
+        *REQUESTS,
+        [Outcome.THROTTLED, Outcome.THROTTLED, Outcome.OK],  # -5 -5, refund 5
+        [Outcome.THROTTLED, Outcome.SERVER_ERROR, Outcome.OK],  # -5 -14, refund 14
+        [Outcome.TIMEOUT, Outcome.THROTTLED, Outcome.SERVER_ERROR],  # -14 -5
+    ]
+    script = {"r1": [outcome for attempts in requests for outcome in attempts]}
+    transport = FakeTransport(script=script)
+    quota_block = QuotaBlock(retry_cost=14, timeout_cost=14, throttling_cost=5)
+    blocks = [RetryBlock(max_attempts=3, backoff="fixed", base=0.01), quota_block]
+    pipeline = make_pipeline(blocks, transport)
+    quota = block_of(pipeline, RetryQuotaPolicy)
+    levels = []
+    for attempts in requests:
+        outcome = await pipeline.execute(make_request())
+        assert outcome.attempts == len(attempts)
+        levels.append(quota.tokens)
+    assert levels == _botocore_replay(requests, _cost_2026)

@@ -170,3 +170,27 @@ async def test_cancellation_propagates_out_of_the_backoff_sleep() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert len(transport.calls) == 1
+
+
+async def test_throttled_base_applies_after_throttling_only() -> None:
+    """botocore 1.44: rand * min(scale * 2**(n-1), 20), scale 1 s after throttling, else 25 ms."""
+    import random
+
+    from tenacity import RetryCallState
+
+    from harness.client.api import AttemptResult
+    from harness.client.policies.backoff import make_wait
+
+    options = RetryBlock(max_attempts=4, backoff="full_jitter", base=0.025, throttled_base=1.0)
+    wait = make_wait(options, random.Random(7))
+    reference = random.Random(7)
+
+    def state(outcome: Outcome, attempt: int) -> RetryCallState:
+        call = RetryCallState(None, None, (), {})
+        call.attempt_number = attempt
+        call.set_result(AttemptResult(outcome, "r1"))
+        return call
+
+    assert wait(state(Outcome.SERVER_ERROR, 1)) == reference.uniform(0, 0.025)
+    assert wait(state(Outcome.THROTTLED, 2)) == reference.uniform(0, 2.0)
+    assert wait(state(Outcome.TIMEOUT, 3)) == reference.uniform(0, 0.1)

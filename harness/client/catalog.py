@@ -78,14 +78,15 @@ _CATALOG: tuple[StrategySpec, ...] = (
         name="tenacity-fixed",
         description="3 attempts, fixed 1 s between them.",
         blocks=(_ATTEMPT, RetryBlock(max_attempts=3, backoff="fixed", base=1.0)),
-        source="tenacity: @retry(stop=stop_after_attempt(3), wait=wait_fixed(1)), the usual "
-        "decorator",
+        source="tenacity 9.2.1 (installed): @retry(stop=stop_after_attempt(3), "
+        "wait=wait_fixed(1)), the usual decorator (tenacity itself defaults to no stop, no wait)",
     ),
     StrategySpec(
         name="polly-default",
         description="Polly v8 retry defaults: 3 retries, constant 2 s.",
         blocks=(_ATTEMPT, RetryBlock(max_attempts=4, backoff="fixed", base=2.0)),
-        source="Polly v8 RetryStrategyOptions: MaxRetryAttempts 3, Delay 2 s, Constant",
+        source="Polly 8.4 (Polly.Core) RetryStrategyOptions: MaxRetryAttempts 3, Delay 2 s, "
+        "BackoffType Constant",
     ),
     _brooker("expo-no-jitter", "exponential", "Exponential backoff without jitter (worst case)."),
     _brooker("expo-full-jitter", "full_jitter", "Exponential backoff, full jitter."),
@@ -93,13 +94,14 @@ _CATALOG: tuple[StrategySpec, ...] = (
     _brooker("expo-decorrelated", "decorrelated", "Decorrelated jitter backoff."),
     StrategySpec(
         name="aws-legacy",
-        description="boto3 default (legacy mode): 5 attempts, rand(0,1)*2**(n-1) s, no cap.",
+        description="botocore legacy mode, general rule (not DynamoDB): 5 attempts, "
+        "rand(0,1)*2**(n-1) s, no cap.",
         blocks=(
             _SDK_ATTEMPT,
             RetryBlock(max_attempts=5, backoff="full_jitter", base=1.0, cap=_NO_CAP),
         ),
-        source="botocore legacy retry mode (_retry.json general: max_attempts 5, base rand, "
-        "growth factor 2)",
+        source="botocore 1.42.80 and 1.44.8 data/_retry.json (identical) 'general': "
+        "max_attempts 5, base rand, growth factor 2; what a legacy-mode S3/SQS client runs",
     ),
     StrategySpec(
         name="aws-legacy-dynamodb",
@@ -108,30 +110,65 @@ _CATALOG: tuple[StrategySpec, ...] = (
             _SDK_ATTEMPT,
             RetryBlock(max_attempts=10, backoff="exponential", base=0.05, cap=_NO_CAP),
         ),
-        source="botocore _retry.json dynamodb: max_attempts 10, base 0.05, growth_factor 2",
+        source="botocore 1.42.80 data/_retry.json 'dynamodb': max_attempts 10, base 0.05, "
+        "growth factor 2; the default of boto3.client('dynamodb') through botocore 1.42 "
+        "(retry_mode default 'legacy')",
     ),
     StrategySpec(
-        name="aws-standard",
-        description="AWS SDK standard mode: 3 attempts, full jitter (1 s base, 20 s cap), quota.",
+        name="aws-standard-2025",
+        description="botocore standard mode as shipped until 2025: 3 attempts, full jitter "
+        "(1 s base, 20 s cap), quota 500 (5 a retry, 10 after a timeout).",
         blocks=(
             _SDK_ATTEMPT,
             RetryBlock(max_attempts=3, backoff="full_jitter", base=1.0, cap=20.0),
-            QuotaBlock(),
+            QuotaBlock(retry_cost=5, timeout_cost=10),
         ),
-        source="botocore retries/standard.py: 3 attempts, rand*min(2**(n-1), 20) s; "
-        "RetryQuota 500, cost 5 / 10 after timeout, refund 1",
+        source="botocore 1.42.80 retries/standard.py: DEFAULT_MAX_ATTEMPTS 3, "
+        "ExponentialBackoff rand*min(2**(n-1), 20) s; RetryQuotaChecker 500, cost 5 / 10 "
+        "after a timeout, refund 1 (opt-in then: retry_mode default was 'legacy')",
     ),
     StrategySpec(
-        name="aws-adaptive",
-        description="AWS SDK adaptive mode: standard + CUBIC client rate limiter.",
+        name="aws-standard-2026",
+        description="boto3's DynamoDB default today: standard mode, 4 attempts, full jitter on "
+        "25 ms (1 s after throttling), quota 500 (14 a retry, 5 after throttling).",
+        blocks=(
+            _SDK_ATTEMPT,
+            RetryBlock(
+                max_attempts=4, backoff="full_jitter", base=0.025, throttled_base=1.0, cap=20.0
+            ),
+            QuotaBlock(retry_cost=14, timeout_cost=14, throttling_cost=5),
+        ),
+        source="botocore 1.44.8 (installed) retries/standard.py: _SERVICE_MAX_ATTEMPTS "
+        "dynamodb 4; ExponentialBackoff non_throttling_base_scale 0.025 (dynamodb), "
+        "throttling 1 s, cap 20 s; RetryQuotaChecker _RETRY_COST 14, "
+        "_THROTTLING_RETRY_COST 5; args.py retry_mode default 'standard'",
+    ),
+    StrategySpec(
+        name="aws-adaptive-2025",
+        description="botocore adaptive mode until 2025: aws-standard-2025 + CUBIC client "
+        "rate limiter.",
         blocks=(
             _SDK_ATTEMPT,
             RetryBlock(max_attempts=3, backoff="full_jitter", base=1.0, cap=20.0),
-            QuotaBlock(),
+            QuotaBlock(retry_cost=5, timeout_cost=10),
             LimiterBlock(),
         ),
-        source="botocore retries/adaptive.py + throttling.py + bucket.py: C 0.4, beta 0.7, "
-        "min rate 0.5/s, EWMA 0.8 over 0.5 s, cap 2x measured",
+        source="botocore 1.42.80 retries/adaptive.py + throttling.py + bucket.py: C 0.4, "
+        "beta 0.7, min rate 0.5/s, EWMA 0.8 over 0.5 s, cap 2x measured; standard as 2025",
+    ),
+    StrategySpec(
+        name="aws-adaptive-2026",
+        description="botocore adaptive mode today: aws-standard-2026 + CUBIC client rate limiter.",
+        blocks=(
+            _SDK_ATTEMPT,
+            RetryBlock(
+                max_attempts=4, backoff="full_jitter", base=0.025, throttled_base=1.0, cap=20.0
+            ),
+            QuotaBlock(retry_cost=14, timeout_cost=14, throttling_cost=5),
+            LimiterBlock(),
+        ),
+        source="botocore 1.44.8 retries/adaptive.py (limiter unchanged since 1.42.80) over "
+        "1.44.8 standard mode for DynamoDB",
     ),
     StrategySpec(
         name="grpc-throttled",
@@ -148,7 +185,8 @@ _CATALOG: tuple[StrategySpec, ...] = (
             ),
             ThrottlingBlock(max_tokens=10, token_ratio=0.1),
         ),
-        source="gRFC A6 example: maxAttempts 4, initialBackoff 0.1 s, maxBackoff 1 s, "
+        source="gRFC A6 (final; grpc-java 1.x clamps maxAttempts to 5). gRPC has no default "
+        "policy; A6's example: maxAttempts 4, initialBackoff 0.1 s, maxBackoff 1 s, "
         "multiplier 2, [UNAVAILABLE]; retryThrottling maxTokens 10, tokenRatio 0.1",
     ),
     StrategySpec(
@@ -159,7 +197,8 @@ _CATALOG: tuple[StrategySpec, ...] = (
             RetryBlock(max_attempts=5, backoff="fixed", base=0.0, retry_on=_FINAGLE_REQUEUE),
             BudgetBlock(ttl=10.0, min_retries_per_sec=10.0, percent_can_retry=0.2),
         ),
-        source="Finagle RetryBudget(): ttl 10 s, minRetriesPerSec 10, percentCanRetry 0.2; "
+        source="finagle-core 24.2.0 RetryBudget() (unchanged since 6.x): ttl 10 s, "
+        "minRetriesPerSec 10, percentCanRetry 0.2; "
         "requeue backoff default none; 5 attempts per request is ours",
     ),
     StrategySpec(
@@ -176,7 +215,8 @@ _CATALOG: tuple[StrategySpec, ...] = (
             ),
             BudgetBlock(ttl=1.0, min_retries_per_sec=3.0, percent_can_retry=0.2),
         ),
-        source="Envoy RetryPolicy: num_retries 1, base_interval 25 ms, max_interval 250 ms; "
+        source="Envoy v1.31 route.v3.RetryPolicy defaults: num_retries 1, base_interval 25 ms, "
+        "max_interval 10x base = 250 ms; "
         "retry_budget 20 % (min_retry_concurrency 3) approximated as a 1 s rate budget",
     ),
     StrategySpec(
@@ -195,7 +235,7 @@ _CATALOG: tuple[StrategySpec, ...] = (
                 half_open_probes=1,
             ),
         ),
-        source="Polly v8 CircuitBreakerStrategyOptions: FailureRatio 0.1, MinimumThroughput "
+        source="Polly 8.4 CircuitBreakerStrategyOptions: FailureRatio 0.1, MinimumThroughput "
         "100, SamplingDuration 30 s, BreakDuration 5 s",
     ),
     StrategySpec(
@@ -213,14 +253,14 @@ _CATALOG: tuple[StrategySpec, ...] = (
                 half_open_probes=10,
             ),
         ),
-        source="resilience4j CircuitBreakerConfig: failureRateThreshold 50, COUNT_BASED 100, "
+        source="resilience4j 2.2.0 CircuitBreakerConfig: failureRateThreshold 50, COUNT_BASED 100, "
         "minimumNumberOfCalls 100, waitDurationInOpenState 60 s, half-open calls 10",
     ),
     StrategySpec(
         name="hedged-cross-region",
         description="Hedge to the next region after 50 ms without an answer.",
         blocks=(_ATTEMPT, HedgeBlock(delay=0.05, max_extra=1, target="next-region")),
-        source="gRFC A6 hedgingPolicy (maxAttempts 2); Polly v8 hedging: 1 extra attempt "
+        source="gRFC A6 hedgingPolicy (maxAttempts 2); Polly 8.4 hedging: 1 extra attempt "
         "(Delay 2 s, scaled to the scenario's ms latencies); Dean & Barroso, Tail at Scale",
     ),
     StrategySpec(
@@ -272,9 +312,18 @@ def names() -> tuple[str, ...]:
     return tuple(_BY_NAME)
 
 
+# Names before the catalog carried botocore versions: say what they became, not "unknown".
+RENAMED: dict[str, str] = {
+    "aws-standard": "aws-standard-2025 (botocore <= 1.42) or aws-standard-2026 (1.44, today)",
+    "aws-adaptive": "aws-adaptive-2025 (botocore <= 1.42) or aws-adaptive-2026 (1.44, today)",
+}
+
+
 def get(name: str) -> StrategySpec:
     """The named strategy; StrategyError (with a close match, if any) for an unknown name."""
     spec = _BY_NAME.get(name)
+    if spec is None and name in RENAMED:
+        raise StrategyError(f"strategy {name!r} was renamed: use {RENAMED[name]}")
     if spec is None:
         close = difflib.get_close_matches(name, _BY_NAME, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -291,10 +340,15 @@ PREMISES: dict[str, str] = {
     "expo-full-jitter": "Back off, and spread retries so clients do not retry in lockstep.",
     "expo-equal-jitter": "Back off with a guaranteed minimum wait, spread over the rest.",
     "expo-decorrelated": "Back off from the previous wait, spread widely.",
-    "aws-legacy": "What most boto3 users run without knowing: retry connection errors a lot.",
-    "aws-legacy-dynamodb": "DynamoDB is fast: many quick retries hide brief failures.",
-    "aws-standard": "Retry transient errors, but stop when most of them fail (retry quota).",
-    "aws-adaptive": "When the server throttles, slow the whole client down (CUBIC).",
+    "aws-legacy": "Retry connection errors a lot, with long waits (legacy mode, non-DynamoDB).",
+    "aws-legacy-dynamodb": "DynamoDB is fast: many quick retries hide brief failures "
+    "(boto3's DynamoDB default until 2025).",
+    "aws-standard-2025": "Retry transient errors, but stop when most of them fail (retry quota).",
+    "aws-standard-2026": "Retries should be quick and few; throttling alone deserves a long "
+    "wait (boto3's default today).",
+    "aws-adaptive-2025": "When the server throttles, slow the whole client down (CUBIC).",
+    "aws-adaptive-2026": "When the server throttles, slow the whole client down (CUBIC), "
+    "over today's quick retries.",
     "grpc-throttled": "Retries are fine while most calls succeed; stop at ~10 % failures.",
     "finagle-budget": "Retries may add at most 20 % load on top of the requests.",
     "envoy-retry": "One quick retry, bounded by a budget, is enough at the proxy.",

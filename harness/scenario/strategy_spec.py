@@ -38,6 +38,11 @@ class RetryBlock(Spec):
         "full_jitter"
     )
     base: Duration = 0.05
+    throttled_base: Duration | None = Field(
+        default=None,
+        description="Base of the delay after a throttled attempt (botocore 1.44: 1 s); "
+        "default: base.",
+    )
     multiplier: float = Field(default=2.0, ge=1.0)
     cap: Duration = 20.0
     max_elapsed: Duration | None = Field(
@@ -53,6 +58,9 @@ class QuotaBlock(Spec):
     initial: int = Field(default=500, ge=1)
     retry_cost: int = Field(default=5, ge=0)
     timeout_cost: int = Field(default=10, ge=0)
+    throttling_cost: int | None = Field(
+        default=None, description="Cost of a retry after throttling (botocore 1.44: 5)."
+    )
     no_retry_increment: int = Field(default=1, ge=0)
 
 

@@ -10,6 +10,9 @@ AWS Architecture Blog 2015):
 - equal_jitter: ceiling(n)/2 + uniform(0, ceiling(n)/2)
 - decorrelated: min(cap, uniform(base, 3 * previous)), previous starts at base
 
+With `throttled_base` set (botocore 1.44: 1 s after throttling, 50 ms — DynamoDB 25 ms —
+otherwise), the delay after a THROTTLED attempt uses that base instead of `base`.
+
 tenacity's own jittered waits (`wait_random_exponential`, `wait_exponential_jitter`) draw from
 the global `random` module, which would make runs unrepeatable, hence the subclasses here.
 """
@@ -21,6 +24,7 @@ import random
 from tenacity import RetryCallState
 from tenacity.wait import wait_base, wait_exponential, wait_fixed
 
+from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import RetryBlock
 
 
@@ -74,8 +78,29 @@ class wait_decorrelated_jitter(wait_base):
         return delay
 
 
+class wait_by_outcome(wait_base):
+    """One wait after a throttled attempt, another after any other failure (botocore 1.44)."""
+
+    def __init__(self, *, usual: wait_base, throttled: wait_base) -> None:
+        self.usual = usual
+        self.throttled = throttled
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        last = outcome.result() if outcome is not None and not outcome.failed else None
+        if getattr(last, "outcome", None) is Outcome.THROTTLED:
+            return float(self.throttled(retry_state))
+        return float(self.usual(retry_state))
+
+
 def make_wait(options: RetryBlock, rng: random.Random) -> wait_base:
     """A fresh wait strategy for one request's retries (decorrelated jitter keeps state)."""
+    if options.throttled_base is not None:
+        throttled = options.model_copy(
+            update={"throttled_base": None, "base": options.throttled_base}
+        )
+        usual = options.model_copy(update={"throttled_base": None})
+        return wait_by_outcome(usual=make_wait(usual, rng), throttled=make_wait(throttled, rng))
     kind = options.backoff
     if kind == "fixed":
         return wait_fixed(options.base)

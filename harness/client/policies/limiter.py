@@ -1,22 +1,28 @@
 """AWS SDK adaptive retry mode's client-side rate limiter (botocore.retries.adaptive), async.
 
-A port of botocore's ClientRateLimiter, CubicCalculator, RateClocker and TokenBucket with
-their defaults: CUBIC scale constant C = 0.4, beta = 0.7; the measured send rate is an EWMA
-(smoothing 0.8) updated per 0.5 s bucket; the bucket's rate is capped at 2 x the measured
-rate; minimum fill rate 0.5/s. The limiter switches on at the first THROTTLED outcome only;
-every other outcome (DNS and connection errors included) counts as a "success" for CUBIC,
-exactly as botocore treats every non-throttling response, so they never slow it down.
+A port of botocore's ClientRateLimiter, CubicCalculator, RateClocker and TokenBucket (1.42.80
+and 1.44.8 ship the same code) with their defaults: CUBIC scale constant C = 0.4, beta = 0.7;
+the measured send rate is an EWMA (smoothing 0.8) updated per 0.5 s bucket; the bucket's rate
+is capped at 2 x the measured rate; minimum fill rate 0.5/s. The limiter switches on at the
+first THROTTLED outcome only; every other response (DNS and connection errors included)
+counts as a "success" for CUBIC, exactly as botocore treats every non-throttling response.
 
-Differences forced by asyncio: instead of blocking a thread until capacity is back, an
-attempt takes its token now (the bucket may go negative, so waiters queue in order) and
-sleeps on the loop clock; if that wait would pass the request deadline or `max_wait`, the
-attempt is SHED without being sent and without taking a token.
+The bucket waits as botocore's does (bucket.py `_acquire`): take a token if one is there;
+otherwise sleep until one should be, then refill at the *current* rate and look again; a
+change of rate wakes the longest waiter early (botocore's `Condition.notify`). Nothing is
+booked in advance and nothing is shed: a request waits until it gets a token. One clock for
+all three parts, the loop's (botocore uses time.time() for all three). Two things botocore
+has no notion of: the caller's deadline (a request whose deadline passes while it waits
+gives up with DEADLINE_EXCEEDED: the caller's deadline, not the limiter, stopped it) and the
+opt-in `max_wait` (give up with SHED after waiting that long; off by default, as in botocore).
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from collections import deque
+from collections.abc import Callable
 
 from harness.client.api import AttemptResult, Context, Next
 from harness.client.policies.base import NOT_ON_WIRE, BlockEnv
@@ -75,7 +81,9 @@ class SendRateMeter:
 
 
 class TokenBucket:
-    """botocore.retries.bucket.TokenBucket on the loop clock, with reservations (see above)."""
+    """botocore.retries.bucket.TokenBucket on the loop clock (see the module docstring)."""
+
+    _EPSILON = 1e-9  # float rounding: a refill that should give exactly one token gives 0.99…
 
     def __init__(self, *, max_rate: float, min_rate: float, now: float) -> None:
         self.min_rate = min_rate
@@ -83,6 +91,7 @@ class TokenBucket:
         self.max_capacity = 1.0
         self.fill_rate = 1.0
         self._last: float | None = None
+        self._waiters: deque[asyncio.Future[None]] = deque()
         self.set_max_rate(max_rate, now)
 
     def set_max_rate(self, value: float, now: float) -> None:
@@ -90,6 +99,7 @@ class TokenBucket:
         self.fill_rate = max(value, self.min_rate)
         self.max_capacity = value if value >= 1 else 1.0
         self.capacity = min(self.capacity, self.max_capacity)
+        self._notify()
 
     def _refill(self, now: float) -> None:
         if self._last is None:
@@ -98,18 +108,47 @@ class TokenBucket:
         self.capacity = min(self.max_capacity, self.capacity + (now - self._last) * self.fill_rate)
         self._last = now
 
-    def wait_time(self, now: float) -> float:
-        """Seconds until one token is available (0 if one is there now)."""
+    def try_take(self, now: float) -> bool:
+        """Refill, then take one token if there is one (botocore's non-blocking path)."""
         self._refill(now)
-        if self.capacity >= 1:
-            return 0.0
+        if self.capacity + self._EPSILON >= 1:
+            self.capacity -= 1
+            return True
+        return False
+
+    def sleep_amount(self) -> float:
+        """Seconds until one token, at the current rate (botocore `_sleep_amount(1)`)."""
         return (1 - self.capacity) / self.fill_rate
 
-    def take(self) -> None:
-        self.capacity -= 1
+    async def acquire(self, now: Callable[[], float], until: float) -> bool:
+        """Wait token by token until one is taken (True) or the loop clock reaches `until`."""
+        loop = asyncio.get_running_loop()
+        while not self.try_take(now()):
+            current = now()
+            if current >= until:
+                return False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            timer = loop.call_at(min(current + self.sleep_amount(), until), _wake, waiter)
+            try:
+                await waiter
+            finally:
+                timer.cancel()
+        return True
 
-    def give_back(self) -> None:
-        self.capacity += 1
+    def _notify(self) -> None:
+        """Wake the longest waiter still waiting, as Condition.notify() does."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class ClientRateLimiterPolicy:
@@ -131,30 +170,30 @@ class ClientRateLimiterPolicy:
 
     async def execute(self, ctx: Context, next: Next) -> AttemptResult:
         if self.enabled:
-            shed = await self._acquire(ctx)
-            if shed is not None:
-                return shed
+            refused = await self._acquire(ctx)
+            if refused is not None:
+                return refused
         result = await next(ctx)
         if result.outcome not in NOT_ON_WIRE:
             self._on_response(result.outcome)
         return result
 
     async def _acquire(self, ctx: Context) -> AttemptResult | None:
-        now = ctx.clock.now()
-        wait = self.bucket.wait_time(now)
-        if wait <= 0:
-            self.bucket.take()
+        """botocore's `on_sending_request`: block until a token; None once one is taken."""
+        clock = ctx.clock
+        start = clock.now()
+        if self.bucket.try_take(start):
             return None
+        deadline = ctx.request.deadline
         max_wait = self.options.max_wait
-        if (max_wait is not None and wait > max_wait) or now + wait > ctx.request.deadline:
-            return AttemptResult(Outcome.SHED, ctx.region, detail="client rate limiter")
-        self.bucket.take()
-        try:
-            await asyncio.sleep(wait)
-        except asyncio.CancelledError:
-            self.bucket.give_back()
-            raise
-        return None
+        until = deadline if max_wait is None else min(deadline, start + max_wait)
+        if await self.bucket.acquire(clock.now, until):
+            return None
+        if clock.now() >= deadline:
+            return AttemptResult(
+                Outcome.DEADLINE_EXCEEDED, ctx.region, detail="deadline passed waiting for a token"
+            )
+        return AttemptResult(Outcome.SHED, ctx.region, detail="client rate limiter: max_wait")
 
     def _on_response(self, outcome: Outcome) -> None:
         now = self.env.clock.now()

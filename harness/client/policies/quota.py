@@ -1,13 +1,14 @@
 """AWS SDK standard-mode retry quota (botocore `RetryQuota` + `RetryQuotaChecker`).
 
-Defaults (botocore standard mode as documented and as shipped until the 2026 change):
-the bucket starts full at 500; a retry costs 5, or 10 after a timeout (botocore charges 10
-for ReadTimeoutError / ConnectTimeoutError; a DNS failure is an EndpointConnectionError and
-costs 5); a request that succeeds without a retry refunds `no_retry_increment` (1); one that
-succeeds after retries refunds the cost of its *last* acquisition (botocore overwrites
+The bucket starts full at 500 (both versions). What a retry costs depends on the version
+(read from botocore's retries/standard.py):
+- botocore 1.42.80 (as shipped until 2025): 5, or 10 after a timeout (ReadTimeoutError /
+  ConnectTimeoutError; a DNS failure is an EndpointConnectionError and costs 5);
+- botocore 1.44.8 (installed, 2026): 14, or 5 after a throttling error; a timeout costs 14.
+A request that succeeds without a retry refunds `no_retry_increment` (1); one that succeeds
+after retries refunds the cost of its *last* acquisition (botocore overwrites
 `retry_quota_capacity` at every acquisition and releases that amount). Refunds never exceed
 the initial capacity; failures refund nothing. When the bucket cannot pay, no retry.
-(botocore 1.44 ships the announced 2026 costs: 14 per retry, 5 after throttling.)
 
 Sits in the pipeline inside the retry block, so it sees every attempt's result; per-request
 state (what this request paid last) lives in ctx.extras.
@@ -35,14 +36,22 @@ class RetryQuotaPolicy:
         self.tokens = options.initial
 
     def allow_retry(self, ctx: Context, last: AttemptResult) -> bool:
-        options = self.options
-        cost = options.timeout_cost if last.outcome is Outcome.TIMEOUT else options.retry_cost
+        cost = self.cost(last.outcome)
         if cost > self.tokens:
             return False
         self.tokens -= cost
         ctx.extras[_PAID] = cost
         self._changed()
         return True
+
+    def cost(self, outcome: Outcome) -> int:
+        """What a retry after `outcome` costs (throttling is checked first, as botocore does)."""
+        options = self.options
+        if outcome is Outcome.THROTTLED and options.throttling_cost is not None:
+            return options.throttling_cost
+        if outcome is Outcome.TIMEOUT:
+            return options.timeout_cost
+        return options.retry_cost
 
     async def execute(self, ctx: Context, next: Next) -> AttemptResult:
         result = await next(ctx)
