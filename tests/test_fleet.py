@@ -252,3 +252,61 @@ def _naive() -> object:
     from harness.client import catalog
 
     return catalog.get("naive")
+
+
+# ---- metrics, command line ----------------------------------------------------------------------
+
+
+def test_prometheus_shows_hosts_and_hosts_failing_without_a_host_label() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from harness.events import ConnectionsChanged
+    from harness.telemetry.metrics import Telemetry
+
+    registry, bus = CollectorRegistry(), EventBus()
+    telemetry = Telemetry(registry, bus)
+    fleet = FleetStats(4, origin=0.0, duration=10.0)
+    telemetry.add_fleet_source("s", fleet)
+    bus.subscribe(RequestFinished, fleet.add)
+    for host, ok in ((0, False), (1, False), (2, True), (1, True), (3, False)):
+        bus.emit(finished(host, 1.0, ok))
+    assert registry.get_sample_value("harness_fleet_hosts", {"strategy": "s"}) == 4
+    assert registry.get_sample_value("harness_fleet_hosts_failing", {"strategy": "s"}) == 2
+    labels = {
+        tuple(sorted(s.labels))
+        for family in registry.collect()
+        if family.name.startswith("harness_fleet")
+        for s in family.samples
+    }
+    assert labels == {("strategy",)}
+    # each host reports its own pool; the connections gauge is the fleet's sum
+    for host, open_count in ((0, 2), (1, 3), (0, 1)):
+        bus.emit(ConnectionsChanged("s", "us-east-1", open_count, host))
+    assert (
+        registry.get_sample_value(
+            "harness_client_connections_open", {"strategy": "s", "region": "us-east-1"}
+        )
+        == 4
+    )
+
+
+def test_hosts_flag_overrides_the_scenario_and_bad_values_are_one_line(tmp_path: Path) -> None:
+    from clitools import harness, small_scenario
+
+    scenario = small_scenario(tmp_path)
+    out = tmp_path / "out"
+    result = harness(
+        "run", scenario, "-s", "naive", "--hosts", "3", "--out", out, "--metrics-addr", "off",
+        "--no-progress",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategies"]["naive"]["fleet"]["hosts"] == 3
+    with gzip.open(out / "requests.jsonl.gz", "rt") as lines:
+        hosts = {json.loads(line)["host"] for line in lines}
+    assert hosts == {0, 1, 2}
+    for value in ("0", "1000"):
+        bad = harness("run", scenario, "--hosts", value, "--metrics-addr", "off")
+        assert bad.returncode == 2, bad.stderr
+        assert len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        assert f"--hosts {value}" in bad.stderr and "clients.hosts" in bad.stderr, bad.stderr
