@@ -75,6 +75,7 @@ def test_run_writes_results_and_journal(tmp_path: Path) -> None:
     ):
         assert field in naive
     assert set(naive["latency_ms"]) == {"p50", "p90", "p99", "p999", "max"}
+    assert naive["deadline"] == summary["strategies"]["breaker-failover"]["deadline"] == 2.0
     assert naive["outcomes"].get("dns_nodata", 0) > 0
     fault = summary["faults"][0]
     assert fault["fault"] == "dns.nodata" and fault["target"] == "us-east-1"

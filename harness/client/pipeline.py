@@ -96,7 +96,9 @@ class Pipeline:
         if remaining <= 0:
             return AttemptResult(Outcome.DEADLINE_EXCEEDED, region, detail="deadline passed")
         limit = ctx.attempt_timeout
-        timeout = remaining if limit is None or limit > remaining else limit
+        timeout: float | None = remaining if limit is None or limit > remaining else limit
+        if timeout == math.inf:
+            timeout = None  # no deadline and no attempt timeout: the attempt may take forever
         ctx.count_attempt(region)
         started = self._clock.measure()
         result = await self._transport.send(ctx.request, region, timeout=timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import math
 import random
 import zlib
 from collections.abc import Callable, Coroutine, Iterator
@@ -112,7 +113,7 @@ class OpenLoopGenerator:
 
     async def run(self, origin: float) -> None:
         """Generate until the duration is over, then wait for requests still in flight."""
-        deadline = self._spec.deadline
+        deadline = math.inf if self._spec.deadline is None else self._spec.deadline
         limit = self._spec.saturation.max_in_flight
         behind = 0
         try:

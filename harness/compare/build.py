@@ -125,6 +125,7 @@ def _rows(
                 },
                 outcomes=_sum_counts(r.outcomes for r in per_run),
                 saturated=any(r.saturated for r in per_run),
+                deadline=runs[0].summary.strategies[name].deadline,
             )
         )
     return tuple(rows)

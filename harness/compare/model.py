@@ -117,6 +117,7 @@ class StrategyRow:
     peak_load_by_region: Mapping[str, Stat]
     outcomes: Mapping[str, int]  # summed over repeats
     saturated: bool  # in any repeat: the generator fell behind, numbers are suspect
+    deadline: str = ""  # the caller's deadline in force: "10 s", "none"; "" unknown (old run)
 
 
 @dataclass(frozen=True, slots=True)

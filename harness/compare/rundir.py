@@ -66,6 +66,7 @@ class StrategySummary:
     saturated: bool
     outcomes: Mapping[str, int]
     regions_served: Mapping[str, int]
+    deadline: str = ""  # the caller's deadline in force: "10 s", "none"; "" unknown (old run)
     fleet: FleetSummary | None = None  # None: a run from before fleets
 
 
@@ -206,6 +207,15 @@ class _Fields:
         return tuple(None if v is None else float(v) for v in items)
 
 
+def _deadline_text(value: object) -> str:
+    """summary.json's per-strategy `deadline` (seconds, or "none") as scoreboards show it."""
+    if value == "none":
+        return "none"
+    if _is_number(value):
+        return f"{float(value):g} s"  # type: ignore[arg-type]
+    return ""
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -240,6 +250,7 @@ def load_summary(run_dir: Path) -> RunSummary:
             saturated=s.bool_("saturated"),
             outcomes=s.counts("outcomes"),
             regions_served=s.counts("regions_served"),
+            deadline=_deadline_text(s.obj.get("deadline")),
             fleet=_fleet(s.sub("fleet")) if "fleet" in s.obj else None,
         )
     if not strategies:

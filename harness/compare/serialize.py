@@ -77,6 +77,7 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
                 "description": row.description,
                 "rank": row.rank,
                 "saturated": row.saturated,
+                "deadline": row.deadline,
                 "metrics": {k: _stat(s) for k, s in row.metrics.items()},
                 "ratios": dict(row.ratios),
                 "peak_load_by_region": {k: _stat(s) for k, s in row.peak_load_by_region.items()},
@@ -165,6 +166,7 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
             peak_load_by_region={k: _load_stat(v) for k, v in s["peak_load_by_region"].items()},
             outcomes={k: int(v) for k, v in s["outcomes"].items()},
             saturated=bool(s["saturated"]),
+            deadline=str(s.get("deadline", "")),
         )
         for s in d["strategies"]
     )

@@ -124,6 +124,24 @@ def summary_line(c: Comparison) -> str:
     return f"Scenario `{c.scenario}` — {repeats_text(c)}; {baseline}; home region {c.home_region}."
 
 
+def deadline_line(c: Comparison) -> str:
+    """The caller's deadline in force per strategy in one sentence ("": runs that predate it)."""
+    by_deadline: dict[str, list[str]] = {}
+    for row in c.rows:
+        if row.deadline:
+            by_deadline.setdefault(row.deadline, []).append(row.strategy)
+    if not by_deadline:
+        return ""
+    common = max(by_deadline, key=lambda d: len(by_deadline[d]))
+    others = [
+        f"{d} for {', '.join(f'`{n}`' for n in names)}"
+        for d, names in by_deadline.items()
+        if d != common
+    ]
+    rest = "; " + "; ".join(others) if others else " for every strategy"
+    return f"Caller deadline per request (retries included): {common}{rest}."
+
+
 def slo_status(c: Comparison) -> str | None:
     """The SLO gates in one sentence, or None when some were violated (reports list them)."""
     if not c.slos:

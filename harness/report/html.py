@@ -14,6 +14,7 @@ from harness.report.fmt import (
     bad_cells,
     cell,
     columns,
+    deadline_line,
     fault_rows,
     fault_span,
     ratio_legend,
@@ -78,6 +79,9 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
         f"<h1>Comparison: {escape(c.scenario)}</h1>",
         f'<p class="note">{escape(repeats)}; baseline <b>{escape(c.baseline)}</b>; '
         f"home region {escape(c.home_region)}. {escape(RANK_TEXT)}</p>",
+        f'<p class="note">{escape(deadline_line(c).replace("`", ""))}</p>'
+        if deadline_line(c)
+        else "",
         _table(["#", "strategy", *(col.header for col in cols)], rows, left=2),
         _legend(c, [col.key for col in cols]),
         _slos(c),

@@ -12,6 +12,7 @@ from harness.report.fmt import (
     bad_cells,
     cell,
     columns,
+    deadline_line,
     fault_rows,
     fault_span,
     ratio_legend,
@@ -45,6 +46,8 @@ def render_markdown(c: Comparison) -> str:
             cells.append(f"**{text}** ✗" if (row.strategy, col.key) in bad else text)
         rows.append([str(row.rank), name, *cells])
     out = [f"# Comparison: {c.scenario}", "", summary_line(c), ""]
+    if deadline_line(c):
+        out[-1:-1] = [deadline_line(c)]
     out += _table(["#", "strategy", *(col.header for col in cols)], rows, left=2)
     out += ["", *_legend(c, [col.key for col in cols]), ""]
     out += _slo_section(c)

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.compare.model import Comparison
-from harness.report.fmt import bad_cells, cell, columns
+from harness.report.fmt import bad_cells, cell, columns, deadline_line
 
 
 def scoreboard_table(c: Comparison) -> Table:
@@ -14,7 +14,8 @@ def scoreboard_table(c: Comparison) -> Table:
     table = Table(
         title=f"{c.scenario}: {repeats}, baseline {c.baseline}",
         caption="ranked by availability during faults, then overall, then p99"
-        + ("; red: SLO violated" if c.violations else ""),
+        + ("; red: SLO violated" if c.violations else "")
+        + (f"\n{deadline_line(c).replace('`', '')}" if deadline_line(c) else ""),
     )
     cols = columns(c, detail="compact")
     table.add_column("#", justify="right")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import math
 import random
 from collections.abc import Coroutine
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from harness.client.api import AttemptResult, ClientEnv, Request
 from harness.client.factory import build_executor
 from harness.client.pipeline import RequestOutcome
+from harness.client.policies.timeout import caller_deadline
 from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
@@ -120,7 +122,7 @@ class _Host:
             rng=random.Random(f"{owner.seed}:{owner.name}{salt}:policies"),
             home=owner.scenario.home_region,
             regions=regions_by_distance(owner.scenario),
-            default_deadline=owner.scenario.clients.deadline,
+            default_deadline=math.inf if owner.deadline is None else owner.deadline,
         )
         self.pipeline = build_executor(strategy, env)
 
@@ -169,6 +171,14 @@ class StrategyClient:
         )
 
     @property
+    def deadline(self) -> float | None:
+        """The caller's deadline in force for this strategy (None: no deadline)."""
+        scenario_deadline = self.scenario.clients.deadline
+        if isinstance(self.strategy, StrategySpec):
+            return caller_deadline(self.strategy, scenario_deadline)
+        return scenario_deadline
+
+    @property
     def description(self) -> str:
         return str(getattr(self.strategy, "description", ""))
 
@@ -202,7 +212,8 @@ class StrategyClient:
         """A user strategy gets the guard our own pipelines do not need: it may not outlive the
         request's deadline (plus a grace), and an exception names the strategy and stops the run."""
         try:
-            async with asyncio.timeout_at(request.deadline + USER_CODE_GRACE):
+            guard = request.deadline + USER_CODE_GRACE
+            async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
                 done: RequestOutcome = await host.pipeline.execute(request)
                 return done
         except TimeoutError:

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # seconds between "everything is up" and the run's origin
 DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline for stragglers
+# A strategy without a caller deadline: its own attempts and timeouts end each request; wait this
+# long after the last arrival for them (botocore legacy DynamoDB takes ~36 s at 1 s per attempt).
+NO_DEADLINE_DRAIN = 120.0
 
 
 @dataclass(slots=True)
@@ -242,7 +245,9 @@ async def _drive(
     console: Any,
     progress: bool,
 ) -> None:
-    limit = scenario.duration + scenario.clients.deadline + DRAIN_GRACE + SETTLE
+    deadlines = [client.deadline for client in clients]
+    longest = NO_DEADLINE_DRAIN if None in deadlines else max(d or 0.0 for d in deadlines)
+    limit = scenario.duration + longest + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
         background = [tg.create_task(injector.run(origin)) for injector in injectors.values()]
         background.append(tg.create_task(phases.run(origin)))
@@ -308,6 +313,8 @@ def _summary(
             if k in ("p50", "p99", "max")
         }
         entry["peak_in_flight"] = client.generator.peak_in_flight
+        deadline = client.deadline
+        entry["deadline"] = "none" if deadline is None else deadline
         entry["saturated"] = bool(reasons)
         fleet = fleets.get(client.name)
         if fleet is not None:

@@ -9,7 +9,15 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from harness.outcomes import Outcome
 from harness.scenario.fault_spec import FaultSpec
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
-from harness.scenario.types import Duration, LatencySpec, Name, Probability, Rate, Spec
+from harness.scenario.types import (
+    Deadline,
+    Duration,
+    LatencySpec,
+    Name,
+    Probability,
+    Rate,
+    Spec,
+)
 
 
 class AutomationSpec(Spec):
@@ -122,7 +130,11 @@ class ClientsSpec(Spec):
         ),
     )
     arrival: Literal["constant", "poisson"] = "poisson"
-    deadline: Duration = 3.0
+    deadline: Deadline = Field(
+        default=3.0,
+        description="The caller's deadline for one request, retries included; `none`: the "
+        "caller waits until the strategy gives up. A strategy's timeout block may set its own.",
+    )
     ops: OpsSpec = OpsSpec()
     keys: KeysSpec = KeysSpec()
     item_size: int = Field(default=200, ge=0, le=400_000)

@@ -23,7 +23,11 @@ class TimeoutBlock(Spec):
     attempt: Duration | None = Field(
         default=None, description="Timeout of one attempt on the wire."
     )
-    deadline: Duration | None = Field(default=None, description="Overall deadline of the request.")
+    deadline: Duration | Literal["none"] | None = Field(
+        default=None,
+        description="This strategy's caller deadline (retries included), replacing "
+        "`clients.deadline`; `none`: no deadline; unset: the scenario's.",
+    )
 
 
 class RetryBlock(Spec):

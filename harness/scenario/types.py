@@ -36,6 +36,22 @@ _RATE_SCHEMA = {
 }
 
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+
+
+def _duration_or_none(value: Any) -> Any:
+    if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None
+    return parse_duration(value)
+
+
+_DEADLINE_SCHEMA = {
+    "anyOf": [*_DURATION_SCHEMA["anyOf"], {"const": "none"}, {"type": "null"}],
+    "description": "A duration, or `none`: no deadline.",
+}
+# A caller's deadline: None (written `none`) means the caller waits as long as the strategy tries.
+Deadline = Annotated[
+    float | None, BeforeValidator(_duration_or_none), WithJsonSchema(_DEADLINE_SCHEMA)
+]
 Rate = Annotated[float, BeforeValidator(parse_rate), WithJsonSchema(_RATE_SCHEMA)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
