@@ -36,7 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from client_rps import RESULTS, ROOT, machine
 
 HEADLINE = ROOT / "scenarios" / "us-east-1-dns-outage.yaml"
-STRATEGIES = "naive,aws-legacy-dynamodb,aws-standard-2025,breaker-failover,serve-stale-dns,active-active"
+STRATEGIES = (
+    "naive,aws-legacy-dynamodb,aws-standard-2025,breaker-failover,serve-stale-dns,active-active"
+)
 METRICS = ("availability_during_fault", "availability", "p99_ms", "attempts_per_request")
 
 

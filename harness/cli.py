@@ -23,9 +23,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output keeps wide tables on one line per row (rich would wrap at 80 columns).
-out = Console(width=None if sys.stdout.isatty() else 220)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 220)
+# Piped output keeps wide tables on one line per row (rich would wrap at 80 columns), unless
+# COLUMNS says how wide the reader is.
+_PIPED = None if os.environ.get("COLUMNS", "").isdigit() else 220
+out = Console(width=None if sys.stdout.isatty() else _PIPED)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED)
 
 EXIT_INVALID = 2
 
@@ -263,18 +265,24 @@ def compare(
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
     ] = "off",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
+    ] = "table",
 ) -> None:
     """Run every strategy under one scenario, seed and fault timeline; write scoreboard + report."""
     from harness.cli_run import Invocation, execute_compare
+    from harness.report.present import check_format
 
     try:
+        check_format(output_format)
         loaded = _load(scenario, _overrides(seed, duration, hosts))
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
         invocation = Invocation(
             loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
         )
-        code = execute_compare(invocation, names, repeat, baseline)
+        code = execute_compare(invocation, names, repeat, baseline, output_format)
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)
@@ -283,16 +291,23 @@ def compare(
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="A comparison or run directory.")],
+    output_format: Annotated[
+        str,
+        typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
+    ] = "table",
 ) -> None:
-    """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing)."""
+    """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing), and
+    print the scoreboard. Works on a `compare` directory and on a single `run` directory."""
+    from harness.compare import load_comparison
     from harness.report import render_report
+    from harness.report.present import check_format, present
 
     try:
+        check_format(output_format)
         paths = render_report(directory)
+        present(load_comparison(directory), paths, out, err, output_format)
     except HarnessError as exc:
         _fail(exc)
-    for path in paths:
-        out.print(str(path), highlight=False)
 
 
 @app.command()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
-from clitools import harness, small_scenario
+from clitools import ENV, harness, small_scenario
 
 
 def test_validate_accepts_every_shipped_scenario(root: Path) -> None:
@@ -159,6 +161,28 @@ def test_compare_and_report_rerender(tmp_path: Path) -> None:
     again = harness("report", out)
     assert again.returncode == 0, again.stderr
     assert (out / "report.html").exists()
+    assert "breaker-failover" in again.stdout and "paired t test" in again.stdout
+    # --format: the document alone on stdout (pipeable), the files written on stderr
+    as_csv = harness("report", out, "--format", "csv")
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.startswith("rank,tied,strategy,") and "wrote" in as_csv.stderr
+    as_json = harness("report", out, "--format", "json")
+    assert json.loads(as_json.stdout)["verdict"]["test"] == "paired-t-holm"
+    as_md = harness("report", out, "--format", "md")
+    assert as_md.stdout.startswith("# Comparison: small")
+    # the scoreboard fits the reader's width (COLUMNS), never cutting a name or a number
+    for width in (80, 120):
+        narrow = subprocess.run(
+            [sys.executable, "-m", "harness", "report", str(out)], capture_output=True,
+            text=True, timeout=120, env={**ENV, "COLUMNS": str(width)},
+        )  # fmt: skip
+        table = narrow.stdout.split("wrote ")[0].splitlines()
+        assert max(len(line) for line in table) <= width and "…" not in narrow.stdout
+        assert "breaker-failover" in narrow.stdout
+    bad = harness("report", out, "--format", "xml")
+    assert bad.returncode == 2 and bad.stderr.strip() == (
+        "error: --format: expected one of table, md, csv, json, got 'xml'"
+    )
 
 
 def test_slo_violation_exits_1_and_names_it(tmp_path: Path) -> None:

@@ -130,7 +130,7 @@ def test_render_report_with_corrupt_comparison_json(tmp_path: Path) -> None:
         render_report(tmp_path)
     assert str(info.value).startswith(f"{tmp_path / 'comparison.json'}: malformed (KeyError")
     (tmp_path / "comparison.json").write_text("[]")
-    with pytest.raises(HarnessError, match="not a comparison file of schema 1"):
+    with pytest.raises(HarnessError, match="not a comparison file of schema 2"):
         render_report(tmp_path)
 
 

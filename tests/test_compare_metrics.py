@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -91,7 +90,9 @@ def test_regional_load_cross_region_and_consistency(tiny: Comparison) -> None:
 
 def test_rank_baseline_and_ratios(tiny: Comparison) -> None:
     assert tiny.strategies == ("failover", "naive")
-    assert [row.rank for row in tiny.rows] == [1, 2]
+    # one seed: 4/5 and 0/5 during the fault have overlapping Wilson intervals: not told apart
+    assert [(row.rank, row.tied) for row in tiny.rows] == [(1, True), (1, True)]
+    assert not tiny.verdict.tested
     assert tiny.baseline == "naive"  # default: the first strategy of the run
     ratios = tiny.row("failover").ratios
     # availabilities compare failures: (1 - 0.8) / (1 - 0)
@@ -100,7 +101,7 @@ def test_rank_baseline_and_ratios(tiny: Comparison) -> None:
     assert ratios["p99_ms"] == pytest.approx(30 / 200, rel=2e-3)
     assert ratios["attempts_per_request"] == pytest.approx(1.2)
     assert tiny.row("naive").ratios["p99_ms"] == 1.0
-    assert ratios["availability_after_recovery"] is None  # the baseline had no failure there
+    assert ratios["availability_after_recovery"] == 1.0  # neither failed there: equal
 
 
 def test_fault_window_table(tiny: Comparison) -> None:
@@ -117,7 +118,11 @@ def test_fault_window_table(tiny: Comparison) -> None:
 def test_single_run_directory_is_one_repeat(tiny: Comparison) -> None:
     assert tiny.repeats == 1
     assert tiny.runs[0].name == "."
-    assert tiny.row("naive").metrics["availability"].ci95 is None
+    overall = tiny.row("naive").metrics["availability"]  # 13 of 20 requests: Wilson only
+    assert (overall.low, overall.high, overall.interval) == pytest.approx(
+        (0.4329, 0.8188, "wilson"), abs=1e-4
+    )
+    assert tiny.row("naive").metrics["p99_ms"].low is None
 
 
 def test_repeats_give_mean_and_confidence_interval(tmp_path: Path) -> None:
@@ -137,8 +142,13 @@ def test_repeats_give_mean_and_confidence_interval(tmp_path: Path) -> None:
     during = c.row("failover").metrics["availability_during_fault"]
     assert during.values == pytest.approx((0.8, 0.6))
     assert during.mean == pytest.approx(0.7)
-    # s = 0.1414, t(0.975, 1) = 12.7062: half-width 12.7062 · 0.1414 / √2 = 1.27062
-    assert during.ci95 == pytest.approx(12.7062 * math.sqrt(0.02) / math.sqrt(2))
+    # 4/5 and 3/5: s² = 0.02, var of the mean 0.01 against binomial 0.21/10: within counting noise,
+    # so Wilson on the pooled 7/10 (not a t interval of 0.7 ± 1.27, outside [0, 1])
+    assert (during.low, during.high) == pytest.approx((0.3968, 0.8922), abs=1e-4)
+    first_ok_stat = c.row("failover").metrics["time_to_first_success_s"]
+    # 1.53 and 2.53: 2.03 ± 12.7062 · 0.7071 / √2 = ± 6.35, cut at 0
+    assert first_ok_stat.low == 0.0
+    assert first_ok_stat.high == pytest.approx(2.03 + 12.7062 * 0.5, abs=1e-3)
     first_ok = c.row("failover").metrics["time_to_first_success_s"]
     assert first_ok.values == pytest.approx((1.53, 2.53))
 
@@ -199,7 +209,7 @@ def test_no_requests_for_a_strategy(tmp_path: Path) -> None:
     c = build_comparison(run, baseline="naive", slos={})
     idle = c.row("idle")
     assert idle.metrics["availability"].mean is None and idle.metrics["p99_ms"].mean is None
-    assert idle.rank == 3
+    assert idle.rank == 3 and not idle.tied
 
 
 def test_saturated_runs_are_flagged_in_every_report(tmp_path: Path) -> None:
@@ -209,5 +219,5 @@ def test_saturated_runs_are_flagged_in_every_report(tmp_path: Path) -> None:
     c = build_comparison(run, slos={})
     assert c.runs[0].saturated and all(row.saturated for row in c.rows)
     text = render_markdown(c)
-    assert "| 1 | `failover` ⚠ |" in text
+    assert "| =1 | `failover` ⚠ |" in text
     assert "saturated (send lag p99 above 5ms): numbers suspect" in text

@@ -7,7 +7,20 @@ import math
 import pytest
 
 from harness.compare.rundir import FaultRecord
-from harness.compare.stats import Stat, competition_ranks, rank_key, ratio, summarize, t_quantile
+from harness.compare.stats import (
+    INTERVAL_WILSON,
+    INTERVAL_WILSON_SEEDS,
+    Stat,
+    holm,
+    paired_t,
+    ratio,
+    sign_flip_p,
+    summarize,
+    summarize_proportion,
+    t_quantile,
+    tie_ranks,
+    wilson,
+)
 from harness.compare.windows import (
     after_recovery_start,
     fault_windows,
@@ -16,27 +29,50 @@ from harness.compare.windows import (
 )
 
 
-def test_t_quantiles_from_the_table_then_normal() -> None:
-    assert t_quantile(1) == 12.7062
-    assert t_quantile(2) == 4.3027
-    assert t_quantile(9) == 2.2622
-    assert t_quantile(30) == 2.0423
-    assert t_quantile(31) == 1.96
+def test_t_quantiles() -> None:
+    assert t_quantile(1) == pytest.approx(12.7062, abs=1e-4)
+    assert t_quantile(2) == pytest.approx(4.3027, abs=1e-4)
+    assert t_quantile(30) == pytest.approx(2.0423, abs=1e-4)
     with pytest.raises(ValueError):
         t_quantile(0)
 
 
-def test_mean_and_95_percent_interval() -> None:
-    stat = summarize([0.90, 0.95, 1.00])
-    assert stat.mean == pytest.approx(0.95)
-    # s = 0.05, n = 3: 4.3027 · 0.05 / √3
-    assert stat.ci95 == pytest.approx(4.3027 * 0.05 / math.sqrt(3))
-    assert stat.ci95 is not None and stat.low == pytest.approx(0.95 - stat.ci95)
-    assert stat.n == 3 and not stat.never
+def test_wilson_known_values() -> None:
+    assert wilson(8, 10) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    assert wilson(0, 10) == pytest.approx((0.0, 0.2775), abs=1e-4)
+    assert wilson(10, 10) == pytest.approx((0.7225, 1.0), abs=1e-4)
+
+
+def test_one_run_proportion_is_wilson_on_its_counts() -> None:
+    stat = summarize_proportion([(8, 10)])
+    assert (stat.mean, stat.n, stat.interval) == (0.8, 1, INTERVAL_WILSON)
+    assert (stat.low, stat.high) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+
+
+def test_proportion_across_seeds_uses_the_seed_spread() -> None:
+    # 0.8, 0.9, 0.7 of 100 each: s² = 0.01, var of the mean 0.01/3 against binomial 0.16/300:
+    # deff 6.25, effective size 300/6.25 = 48, z = t(0.975, 2) = 4.3027 -> Wilson(38.4/48)
+    stat = summarize_proportion([(80, 100), (90, 100), (70, 100)])
+    assert stat.mean == pytest.approx(0.8) and stat.interval == INTERVAL_WILSON_SEEDS
+    assert (stat.low, stat.high) == pytest.approx((0.4896, 0.9435), abs=1e-4)
+    assert (stat.low, stat.high) == pytest.approx(wilson(38.4, 48, t_quantile(2)))
+    # all perfect: no spread beyond counting noise, Wilson on 200/200 (low = 200 / (200 + z²))
+    perfect = summarize_proportion([(100, 100), (100, 100)])
+    assert (perfect.low, perfect.high) == pytest.approx((0.9812, 1.0), abs=1e-4)
+    assert summarize_proportion([None, (0, 0)]).mean is None
+
+
+def test_t_interval_is_cut_to_the_domain() -> None:
+    # [0, 0, 0, 0, 0, 114]: mean 19, s = 46.54, t(0.975, 5) = 2.5706: 19 ± 48.8, cut at 0
+    stat = summarize([0, 0, 0, 0, 0, 114])
+    assert stat.mean == pytest.approx(19.0) and stat.low == 0.0
+    assert stat.high == pytest.approx(19 + 2.5706 * math.sqrt(2166) / math.sqrt(6), abs=1e-3)
+    share = summarize([0.9, 1.0, 1.0], upper=1.0)
+    assert share.high == 1.0
 
 
 def test_one_value_has_no_interval_and_missing_values_are_skipped() -> None:
-    assert summarize([0.5]) == Stat(0.5, None, 1, (0.5,))
+    assert summarize([0.5]) == Stat(0.5, None, None, 1, (0.5,))
     stat = summarize([None, 2.0, 4.0])
     assert (stat.mean, stat.n, stat.values) == (3.0, 2, (None, 2.0, 4.0))
     assert summarize([None, None]).mean is None
@@ -44,7 +80,7 @@ def test_one_value_has_no_interval_and_missing_values_are_skipped() -> None:
 
 def test_never_in_any_repeat_makes_the_metric_never() -> None:
     stat = summarize([1.0, math.inf])
-    assert stat.never and stat.mean is None and stat.ci95 is None
+    assert stat.never and stat.mean is None and stat.low is None
     assert stat.values == (1.0, None)
 
 
@@ -54,38 +90,30 @@ def test_ratio() -> None:
     assert ratio(None, 2.0) is None
 
 
-def _metrics(during: float | None, overall: float, p99: float) -> dict[str, Stat]:
-    return {
-        "availability": summarize([overall]),
-        "availability_during_fault": summarize([during]),
-        "p99_ms": summarize([p99]),
-    }
+def test_paired_t_sign_flip_and_holm_known_values() -> None:
+    # d = 0.1, 0.2, 0.3: mean 0.2, s 0.1, t = 0.2 / (0.1/√3) = 3.464 on 2 df: p = 0.0742
+    p, low, high = paired_t([0.1, 0.2, 0.3])
+    assert p == pytest.approx(0.0742, abs=1e-4)
+    assert (low, high) == pytest.approx((0.2 - 4.3027 * 0.1 / math.sqrt(3),
+                                         0.2 + 4.3027 * 0.1 / math.sqrt(3)), abs=1e-4)  # fmt: skip
+    # 8 sign patterns, only +++ and --- reach |0.6|: p = 2/8
+    assert sign_flip_p([0.1, 0.2, 0.3]) == 0.25
+    assert sign_flip_p([0.1, -0.1]) == 1.0
+    # beyond 12 seeds a seeded Monte Carlo: 16 all-positive differences, only the observed
+    # pattern (counted once) reaches the observed sum -> (1 + 0) / (1 + 16384), and repeatably
+    many = [0.01 * i for i in range(1, 17)]
+    assert sign_flip_p(many) == pytest.approx(1 / 16385, rel=0.5)
+    assert sign_flip_p(many) == sign_flip_p(many)
+    assert paired_t([0.0, 0.0])[0] == 1.0 and paired_t([0.1, 0.1])[0] == 0.0
+    # Holm: 0.01·3 = 0.03; 0.03·2 = 0.06; 0.04·1, raised to 0.06 to stay monotone
+    assert holm([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.06, 0.06, None])
 
 
-def test_rank_by_fault_availability_then_overall_then_p99() -> None:
-    keys = {
-        "slow-but-up": rank_key(_metrics(0.99, 0.99, 900.0)),
-        "fast-but-down": rank_key(_metrics(0.50, 0.90, 10.0)),
-        "best-overall": rank_key(_metrics(0.50, 0.95, 50.0)),
-        "noise-level-better": rank_key(_metrics(0.9904, 0.99, 950.0)),
-    }
-    ranks = competition_ranks(keys)
-    # 0.9904 and 0.99 are equal at 3 decimals: the lower p99 wins
-    assert ranks == {
-        "slow-but-up": 1,
-        "noise-level-better": 2,
-        "best-overall": 3,
-        "fast-but-down": 4,
-    }
-
-
-def test_equal_keys_share_a_rank_and_no_fault_falls_back_to_overall() -> None:
-    keys = {
-        "a": rank_key(_metrics(None, 0.99, 10.0)),
-        "b": rank_key(_metrics(None, 0.99, 10.0)),
-        "c": rank_key(_metrics(None, 0.98, 1.0)),
-    }
-    assert competition_ranks(keys) == {"a": 1, "b": 1, "c": 3}
+def test_tie_ranks() -> None:
+    ranks = tie_ranks(["a", "b", "c", "d", "e"], [False, True, True, False])
+    assert ranks == {"a": (1, True), "b": (1, True), "c": (3, False), "d": (4, True),
+                     "e": (4, True)}  # fmt: skip
+    assert tie_ranks(["a"], []) == {"a": (1, False)}
 
 
 def _fault(applied: float | None, reverted: float | None) -> FaultRecord:

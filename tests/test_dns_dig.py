@@ -68,3 +68,33 @@ async def test_dig_sees_truncation_and_retries_over_tcp(server: DnsServer) -> No
     retried = await dig(server, "+noedns", BIG)
     assert "ANSWER: 60" in retried and "127.0.2.60" in retried
     assert "Truncated, retrying in TCP mode" in retried
+
+
+async def test_dig_notify_opcode_gets_notimp_with_the_opcode(server: DnsServer) -> None:
+    out = await dig(server, "+opcode=notify", NAME)
+    assert "opcode: NOTIFY, status: NOTIMP" in out
+
+
+async def test_dig_edns_version_1_gets_badvers(server: DnsServer) -> None:
+    out = await dig(server, "+edns=1", "+noednsnegotiation", NAME)
+    assert "status: BADVERS" in out and "EDNS: version: 0" in out
+
+
+async def test_dig_chaos_class_is_refused(server: DnsServer) -> None:
+    out = await dig(server, "-c", "CH", "version.bind", "TXT")
+    assert "status: REFUSED" in out and "ANSWER: 0" in out
+    out = await dig(server, "-c", "CH", NAME, "A")
+    assert "status: REFUSED" in out and "127.0.1.1" not in out
+
+
+async def test_dig_axfr_is_refused(server: DnsServer) -> None:
+    out = await dig(server, "example.test", "AXFR")
+    assert "Transfer failed" in out
+    assert "127.0.1.1" not in out
+
+
+async def test_dig_ns_target_resolves(server: DnsServer) -> None:
+    out = await dig(server, "example.test", "NS")
+    assert "ns1.example.test.\t30\tIN\tA\t127.0.0.1" in out.replace("  ", "\t")
+    out = await dig(server, "ns1.example.test", "A")
+    assert "status: NOERROR" in out and "127.0.0.1" in out

@@ -221,9 +221,24 @@ async def test_port_is_shared_by_udp_and_tcp(server: DnsServer) -> None:
 
 async def test_port_in_use_is_an_address_error(server: DnsServer) -> None:
     other = DnsServer(server.zone, port=server.port, rng=random.Random(0))
-    with pytest.raises(AddressError, match=rf"{server.port}/udp: address already in use"):
+    with pytest.raises(AddressError, match=rf"{server.port}/tcp: address already in use"):
         await other.start()
     await other.stop()
+
+
+async def test_udp_port_in_use_is_an_address_error_and_releases_tcp() -> None:
+    zone = Zone("example.test", ttl=30, negative_ttl=5)
+    with socket.socket() as tcp:  # a port free for TCP (a UDP pick may be a TIME_WAIT one)
+        tcp.bind(("127.0.0.1", 0))
+        port = tcp.getsockname()[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", port))
+        dns_server = DnsServer(zone, port=port, rng=random.Random(0))
+        with pytest.raises(AddressError, match=rf"{port}/udp: address already in use"):
+            await dns_server.start()
+        await dns_server.stop()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", port))  # the TCP listener it had bound was released
 
 
 async def test_tcp_port_in_use_is_an_address_error() -> None:
@@ -236,9 +251,6 @@ async def test_tcp_port_in_use_is_an_address_error() -> None:
         with pytest.raises(AddressError, match=rf"{port}/tcp: address already in use"):
             await dns_server.start()
         await dns_server.stop()
-        # the UDP socket it had bound was released
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", port))
 
 
 @pytest.mark.parametrize("host", ["10.0.0.1", "0.0.0.0", "example.com", "::"])

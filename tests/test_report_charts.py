@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
+from matplotlib.colors import to_hex
 
 from harness.compare import build_comparison
 from harness.compare.fake_run import (
@@ -49,7 +50,7 @@ def test_few_strategies_share_one_plot_with_the_legend_outside(tmp_path: Path) -
         (ax,) = figure.axes
         legend = ax.get_legend()
         assert legend is not None
-        assert [t.get_text() for t in legend.get_texts()] == ["#1 failover", "#2 naive"]
+        assert [t.get_text() for t in legend.get_texts()] == ["#=1 failover", "#=1 naive"]
         assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1
         assert len(ax.patches) == 1  # the shaded fault window
     finally:
@@ -72,7 +73,48 @@ def test_sixteen_strategies_become_small_multiples(tmp_path: Path) -> None:
             visible = [ax for ax in figure.axes if ax.get_visible()]
             assert len(visible) == 16
             titles = [ax.get_title(loc="left") for ax in visible]
-            assert titles[0] == "#1 strategy-15" and titles[-1].endswith("strategy-00")
+            assert titles[0].endswith("1 strategy-15") and titles[-1].endswith("strategy-00")
         finally:
             plt.close(figure)
     assert len(set(PALETTE)) >= 16 and not math.isnan(series.success[names[0]][0])
+
+
+def test_overlapping_faults_get_distinct_shades_and_a_legend(tmp_path: Path) -> None:
+    first = FakeFault(applied_at=4.0, reverted_at=10.0)
+    second = FakeFault(applied_at=7.0, reverted_at=12.0, fault="endpoint.errors")
+    behaviours = [Behaviour(n, ok_during_fault=0.5) for n in ("a", "b")]
+    requests = synthetic_requests(behaviours, rate=5, elapsed=16.0, fault=first)
+    for k in (1, 2):
+        write_fake_run(
+            tmp_path / "runs" / f"0{k}-seed{40 + k}", requests, elapsed=16.0,
+            faults=[first, second], seed=40 + k,
+        )  # fmt: skip
+    series = load_series(build_comparison(tmp_path, slos={}))
+    figure = success_chart(series)
+    try:
+        (ax,) = figure.axes
+        shades = {to_hex(patch.get_facecolor()) for patch in ax.patches}
+        assert len(ax.patches) == 2 and len(shades) == 2
+        (faults,) = figure.legends
+        assert [t.get_text() for t in faults.get_texts()] == [
+            "fault 1: dns.nodata us-east-1 (4–10 s)",
+            "fault 2: endpoint.errors us-east-1 (7–12 s)",
+        ]
+        # the chart says which seeds it shows: all of them, pooled
+        assert "pooled over 2 seeds (41, 42)" in figure.get_suptitle()
+    finally:
+        plt.close(figure)
+
+
+def test_load_axis_is_scaled_to_the_data(tmp_path: Path) -> None:
+    run = write_fake_run(tmp_path / "r", tiny_requests(), elapsed=20.0, faults=[TINY_FAULT])
+    series = load_series(build_comparison(run, slos={}))
+    figure = load_chart(series)
+    try:
+        top = max(ax.get_ylim()[1] for ax in figure.axes if ax.get_visible())
+        # one attempt per second against 100/s: a peak of 0.02, not a flat line under 1.2
+        assert 0.01 < top < 0.05
+        assert "capacity (1.0) is above this axis" in figure.get_suptitle()
+        assert "one run, seed 1" in figure.get_suptitle()
+    finally:
+        plt.close(figure)

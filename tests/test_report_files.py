@@ -36,14 +36,16 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Comparison, Path,
 def test_every_report_is_written(written: tuple[Comparison, Path, list[Path]]) -> None:
     _, root, paths = written
     names = ["comparison.json", "comparison.md", "comparison.csv", "report.html"]
-    assert [p.name for p in paths] == names
+    charts = ["chart-success.png", "chart-p99.png", "chart-attempts.png", "chart-load.png"]
+    assert [p.name for p in paths] == names + charts
+    assert all((root / name).read_bytes()[:4] == b"\x89PNG" for name in charts)
     assert all((root / name).stat().st_size > 0 for name in names)
 
 
 def test_json_round_trips(written: tuple[Comparison, Path, list[Path]]) -> None:
     comparison, root, _ = written
     raw = json.loads((root / "comparison.json").read_text())
-    assert raw["schema"] == 1 and raw["repeats"] == 2 and raw["passed"] is False
+    assert raw["schema"] == 2 and raw["repeats"] == 2 and raw["passed"] is False
     assert [s["strategy"] for s in raw["strategies"]] == ["failover", "naive"]
     assert raw["strategies"][0]["metrics"]["stale_reads"]["values"] == [1.0, 2.0]
     assert raw["violations"][0]["message"] == "failover: availability_during_fault 0.800 < 0.9"
@@ -58,8 +60,10 @@ def test_csv_has_one_row_per_strategy(written: tuple[Comparison, Path, list[Path
         rows = list(csv.DictReader(f))
     assert [r["strategy"] for r in rows] == ["failover", "naive"]
     assert float(rows[0]["availability_during_fault"]) == pytest.approx(0.8)
-    assert float(rows[0]["availability_during_fault_ratio"]) == pytest.approx(0.2)
-    assert float(rows[0]["stale_reads_ci95"]) == pytest.approx(12.7062 * 0.5)
+    assert float(rows[0]["availability_during_fault_failure_ratio"]) == pytest.approx(0.2)
+    # stale reads 1 and 2: 1.5 ± 12.7062 · 0.7071 / √2, cut at 0
+    assert rows[0]["stale_reads_low"] == "0.0"
+    assert float(rows[0]["stale_reads_high"]) == pytest.approx(1.5 + 12.7062 * 0.5, abs=1e-3)
     assert rows[1]["recovery_s"] == "2.0" and rows[0]["rank"] == "1"
 
 
@@ -73,10 +77,10 @@ def test_markdown_scoreboard(written: tuple[Comparison, Path, list[Path]]) -> No
     assert [row.split(" | ")[1] for row in table] == ["`failover`", "`naive`"]
     assert header.count("|") == rule.count("|") == table[0].count("|")
     assert "fail vs base" in header and "avail fault" in header
-    assert "| 1 | `failover` | 0.9500 ± 0.0000 | **0.8000 ± 0.0000** ✗ | 0.20 |" in text
+    assert "| 1 | `failover` | 0.95 [0.83–0.99] | **0.8 [0.5–0.9]** ✗ | 0.20 |" in text
     assert "- failover: availability_during_fault 0.800 < 0.9" in text
     assert "## Fault 1: `dns.nodata` on us-east-1, 5.0 s → 10.0 s" in text
-    assert "| naive | 10 | 0.0000 ± 0.0000 | 7.51 ± 0.00 | 2.0 ± 0.0 |" in text
+    assert "| naive | 10 | 0.00 [0.00–0.28] | 7.51 | 2.0 |" in text
 
 
 def test_html_is_self_contained(written: tuple[Comparison, Path, list[Path]]) -> None:
@@ -86,7 +90,7 @@ def test_html_is_self_contained(written: tuple[Comparison, Path, list[Path]]) ->
     assert html.count('src="data:image/png;base64,') == 4
     assert not re.search(r"https?://", html)
     assert "<script" not in html and "<link" not in html
-    assert '<td class="bad">0.8000 ± 0.0000</td>' in html
+    assert '<td class="bad">0.8 [0.5–0.9]</td>' in html
 
 
 def test_rerender_from_saved_results_only(
@@ -112,7 +116,7 @@ def test_checked_in_comparison_still_renders(tmp_path: Path) -> None:
     render_report(copy)
     comparison = load_comparison(copy)
     assert comparison.strategies == ("failover", "naive")
-    assert "| 1 | `failover` |" in (copy / "comparison.md").read_text()
+    assert "| =1 | `failover` |" in (copy / "comparison.md").read_text()  # one seed: untested
 
 
 def test_report_of_a_fresh_run_directory(tmp_path: Path) -> None:
@@ -138,4 +142,4 @@ def test_terminal_scoreboard(written: tuple[Comparison, Path, list[Path]]) -> No
     console = Console(width=200, record=True, color_system=None)
     console.print(table)
     text = console.export_text()
-    assert "failover" in text and "0.8000 ± 0.0000" in text and "2 repeats" in text
+    assert "failover" in text and "0.8 [0.5–0.9]" in text and "2 seeds" in text

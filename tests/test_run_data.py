@@ -58,6 +58,21 @@ def test_strategy_stats_counts_outcomes_regions_and_cross_region() -> None:
     assert out["outcomes"] == {"dns_nodata": 1, "ok": 2}
     assert out["regions_served"] == {"a": 1, "b": 1}
     assert out["cross_region_share"] == 0.5
+    # latency of successes apart from all requests: the 0.5 s failure is only in latency_ms
+    assert out["latency_ms"]["max"] == pytest.approx(500, rel=0.01)
+    assert out["latency_ok_ms"]["max"] == pytest.approx(20, rel=0.01)
+    assert out["latency_ok_ms"]["p50"] == pytest.approx(10, rel=0.01)
+
+
+def test_fast_failures_do_not_make_the_latency_of_successes_look_better() -> None:
+    stats = StrategyStats("s", home="a")
+    for _ in range(10):
+        stats.add(finished(0, 0.200))  # ten successes of 200 ms
+    for _ in range(90):
+        stats.add(finished(0, 0.0001, Outcome.DNS_NODATA, served=None))  # ninety 0.1 ms failures
+    out = stats.to_json()
+    assert out["latency_ms"]["p50"] == pytest.approx(0.1, rel=0.05)  # all: looks fast
+    assert out["latency_ok_ms"]["p50"] == pytest.approx(200, rel=0.01)  # successes: honest
 
 
 def test_timeseries_buckets_by_intended_start() -> None:
@@ -73,6 +88,9 @@ def test_timeseries_buckets_by_intended_start() -> None:
     assert out["latency_p50_ms"][100] == pytest.approx(2.0, rel=0.1)
     assert out["latency_p99_ms"][0] == pytest.approx(100, rel=0.1)
     assert out["latency_p50_ms"][1] is None
+    # successes only: the 100 ms timeout is not among them
+    assert out["latency_ok_p99_ms"][0] == pytest.approx(4.0, rel=0.1)
+    assert out["latency_ok_p50_ms"][100] == pytest.approx(2.0, rel=0.1)
 
 
 def test_record_writer_streams_gzip_json_lines(tmp_path: Path) -> None:

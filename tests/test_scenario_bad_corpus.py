@@ -29,6 +29,8 @@ EXPECTED: dict[str, list[Expected]] = {
     "negative_duration.yaml": [(2, "duration", "≥ 0")],
     "bad_duration_unit.yaml": [(2, "duration", "'5 parsecs' is not a duration")],
     "bad_rate.yaml": [(6, "clients.rate", "'500/fortnight' is not a rate")],
+    "ramp_not_at_zero.yaml": [(6, "clients.ramp", "the first point must be at 0s")],
+    "burst_without_period.yaml": [(8, "clients.bursts[0]", "needs `every`")],
     "rate_above_one.yaml": [(9, "timeline[0].rate", "less than or equal to 1")],
     "probability_above_one.yaml": [(8, "slo.naive.availability", "less than or equal to 1")],
     "unknown_top_level_key.yaml": [(5, "regoins", "unknown field")],
@@ -54,6 +56,13 @@ EXPECTED: dict[str, list[Expected]] = {
     "inline_duplicate_block.yaml": [(7, "strategies[0].blocks", "more than once: retry")],
     "failover_unknown_region.yaml": [
         (10, "strategies[0].blocks[0].regions[1]", "unknown region 'eu-central-1'")
+    ],
+    "service_cycle.yaml": [(7, "services[1].calls[1].to", "dependency cycle: a -> b -> a")],
+    "service_unknown_call.yaml": [(8, "services[0].calls[0].to", "unknown service 'iam'")],
+    "service_unknown_region.yaml": [(8, "services[0].regions[1]", "unknown region 'eu-west-1'")],
+    "tokens_unknown_service.yaml": [
+        (9, "strategies[0].tokens.service", "not a token service"),
+        (11, "timeline[0].target.service", "unknown service 'sts'"),
     ],
     "bad_factory_path.yaml": [(7, "strategies[0].factory", "package.module:factory")],
     "slo_unknown_strategy.yaml": [(9, "slo.hedged", "'hedged' is not in this scenario")],

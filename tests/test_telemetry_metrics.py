@@ -70,12 +70,18 @@ def test_request_and_attempt_values(wired: tuple) -> None:
     assert value(s, "harness_requests_total", strategy="alpha", outcome="ok", region=HOME) == 2
     nx = {"strategy": "alpha", "outcome": "dns_nxdomain", "region": "none"}
     assert value(s, "harness_requests_total", **nx) == 1
-    assert value(s, "harness_request_duration_seconds_count", strategy="alpha") == 3
-    assert value(s, "harness_request_duration_seconds_sum", strategy="alpha") == pytest.approx(0.34)
+    ok = {"strategy": "alpha", "result": "ok"}
+    failed = {"strategy": "alpha", "result": "failed"}
+    duration = "harness_request_duration_seconds"
+    assert value(s, f"{duration}_count", **ok) == 2
+    assert value(s, f"{duration}_count", **failed) == 1
+    total = value(s, f"{duration}_sum", **ok) + value(s, f"{duration}_sum", **failed)
+    assert total == pytest.approx(0.34)
     # 0.3 s lands in the 0.5 s bucket, not the 0.25 s one.
-    bucket = "harness_request_duration_seconds_bucket"
-    assert value(s, bucket, strategy="alpha", le="0.25") == 2
-    assert value(s, bucket, strategy="alpha", le="0.5") == 3
+    bucket = f"{duration}_bucket"
+    both = [value(s, bucket, **labels, le="0.25") for labels in (ok, failed)]
+    assert sum(both) == 2
+    assert sum(value(s, bucket, **labels, le="0.5") for labels in (ok, failed)) == 3
     attempt = {"strategy": "alpha", "region": OTHER, "outcome": "ok"}
     assert value(s, "harness_attempts_total", **attempt, kind="retry") == 1
     assert value(s, "harness_attempts_total", **attempt, kind="hedge") == 1
@@ -140,7 +146,7 @@ def test_hot_path_rows_are_keyed_by_label_tuple(wired: tuple) -> None:
         bus.emit(request("alpha", Outcome.OK, HOME, 0.01))
         bus.emit(request("beta", Outcome.OK, None, 0.01))
     assert telemetry.requests.counts == {("alpha", "ok", HOME): 3, ("beta", "ok", "none"): 3}
-    assert set(telemetry.request_duration.rows) == {("alpha",), ("beta",)}
+    assert {row[0] for row in telemetry.request_duration.rows} == {"alpha", "beta"}
 
 
 def test_world_collector_reads_sources_at_scrape_time(wired: tuple) -> None:

@@ -12,7 +12,7 @@ from harness.telemetry.tables import CounterTable, HistogramTable, TablesCollect
 def test_histogram_bucket_edges_and_exposition() -> None:
     table = HistogramTable(REQUEST_DURATION)
     for v in (0.001, 0.0011, 0.3, 30.0, 31.0):  # an exact bound belongs to its own bucket
-        table.observe(("alpha",), v)
+        table.observe(("alpha", "ok"), v)
     family = table.family()
     samples = {(s.name, s.labels.get("le")): s.value for s in family.samples}
     bucket = "harness_request_duration_seconds_bucket"

@@ -228,3 +228,23 @@ async def test_stop_abandons_work_in_service_and_queued() -> None:
     assert [await conn.wait_closed_by_server() for conn in conns] == [True] * 3
     for conn in conns:
         await conn.close()
+
+
+async def test_rtt_jitter_varies_each_trip_around_the_round_trip() -> None:
+    """Brooker's simulator draws every network trip from a normal: so does a jittered region."""
+    spec = region_spec(rtt=0.02, rtt_jitter=0.002)
+    async with running_region(spec, seed=3) as region:
+        elapsed = [(await timed_call(region, "GetItem", get("k")))[1] for _ in range(200)]
+    mean = sum(elapsed) / len(elapsed)
+    sd = (sum((e - mean) ** 2 for e in elapsed) / (len(elapsed) - 1)) ** 0.5
+    assert mean == pytest.approx(0.02, abs=0.001)
+    # two independent trips of sd 2 ms each: the round trip's sd is 2·√2 ≈ 2.83 ms
+    assert sd == pytest.approx(0.002 * 2**0.5, rel=0.25)
+    assert len({round(e, 6) for e in elapsed}) > 150
+
+
+async def test_without_rtt_jitter_every_trip_takes_the_same_time() -> None:
+    spec = region_spec(rtt=0.02)
+    async with running_region(spec) as region:
+        elapsed = [(await timed_call(region, "GetItem", get("k")))[1] for _ in range(20)]
+    assert max(elapsed) - min(elapsed) < 1e-6

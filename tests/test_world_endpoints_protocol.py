@@ -151,7 +151,12 @@ async def test_update_item_expression_forms() -> None:
         ("GetItem", {"TableName": ["items"], "Key": {"pk": {"S": "k"}}}, "ValidationException"),
         (
             "PutItem",
-            {**put("k"), "ConditionExpression": "attribute_not_exists(pk)"},
+            {**put("k"), "Expected": {"pk": {"Exists": False}}},
+            "ValidationException",
+        ),
+        (
+            "PutItem",
+            {**put("k"), "ConditionExpression": "attribute_not_exists(pk) AND"},
             "ValidationException",
         ),
         ("Scan", {"TableName": "items"}, "UnknownOperationException"),

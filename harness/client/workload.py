@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import heapq
 import itertools
 import math
 import random
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.client.api import Request
+from harness.client.rate_profile import RateProfile
 from harness.clock import Clock
-from harness.scenario.model import ClientsSpec
+from harness.scenario.model import BurstSpec, ClientsSpec
 from harness.telemetry.latency import LatencyHistogram
 
 _ZIPF_MAX_KEYS = 1_000_000  # beyond this the tail of a zipf is so thin we sample the hot million
@@ -57,11 +59,44 @@ class Arrival:
 
 
 def arrivals(spec: ClientsSpec, duration: float, seed: int) -> Iterator[Arrival]:
-    """The arrival schedule, a pure function of (spec, duration, seed)."""
-    rng = random.Random(f"arrivals:{seed}")
+    """The arrival schedule, a pure function of (spec, duration, seed): the rate's arrivals
+    (constant or Poisson, steady or ramped) merged with synchronized bursts, in time order."""
+    streams = [_rate_arrivals(spec, duration, seed)]
+    if spec.bursts:
+        streams.append(_burst_arrivals(spec, duration, seed))
+    yield from heapq.merge(*streams, key=lambda arrival: arrival.intended)
+
+
+def _draws(spec: ClientsSpec, rng: random.Random) -> Callable[[], tuple[str, str]]:
+    """(op, key) draws from `rng`: the op mix and the key distribution."""
     keys = KeyChooser(spec.keys.count, spec.keys.distribution, spec.keys.zipf_s, rng)
     ops = [op for op in ("get", "put", "update", "delete") if getattr(spec.ops, op) > 0]
     weights = list(itertools.accumulate(getattr(spec.ops, op) for op in ops))
+
+    def draw() -> tuple[str, str]:
+        op = ops[bisect.bisect_left(weights, rng.random() * weights[-1])]
+        return op, keys.next()
+
+    return draw
+
+
+def _rate_arrivals(spec: ClientsSpec, duration: float, seed: int) -> Iterator[Arrival]:
+    rng = random.Random(f"arrivals:{seed}")
+    draw = _draws(spec, rng)
+    for t in _rate_times(spec, duration, rng):
+        yield Arrival(t, *draw())
+
+
+def _rate_times(spec: ClientsSpec, duration: float, rng: random.Random) -> Iterator[float]:
+    if spec.ramp:
+        profile = RateProfile([(point.at, point.rate) for point in spec.ramp])
+        mass = 0.0
+        for n in itertools.count(1):
+            mass = mass + rng.expovariate(1.0) if spec.arrival == "poisson" else float(n)
+            t = profile.time_of(mass)
+            if t is None or t >= duration:
+                return
+            yield t
     if spec.rate <= 0:
         return
     t = 0.0
@@ -72,8 +107,23 @@ def arrivals(spec: ClientsSpec, duration: float, seed: int) -> Iterator[Arrival]
             t = n / spec.rate  # no accumulated floating-point drift
         if t >= duration:
             return
-        op = ops[bisect.bisect_left(weights, rng.random() * weights[-1])]
-        yield Arrival(t, op, keys.next())
+        yield t
+
+
+def _burst_arrivals(spec: ClientsSpec, duration: float, seed: int) -> Iterator[Arrival]:
+    """Every burst's requests at one intended instant (own rng: adding bursts to a scenario
+    leaves the rest of its traffic exactly as it was)."""
+    draw = _draws(spec, random.Random(f"bursts:{seed}"))
+
+    def instants(burst: BurstSpec) -> Iterator[tuple[float, int]]:
+        for i in range(burst.count):
+            yield burst.at + i * (burst.every or 0.0), burst.size
+
+    for t, size in heapq.merge(*(instants(b) for b in spec.bursts)):
+        if t >= duration:
+            return
+        for _ in range(size):
+            yield Arrival(t, *draw())
 
 
 Execute = Callable[[Request], Coroutine[Any, Any, None]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,10 +18,23 @@ from harness.compare.model import (
     FaultWindowRow,
     RunInfo,
     StrategyRow,
+    Verdict,
 )
 from harness.compare.rundir import SUMMARY, RunFileError, find_run_dirs
 from harness.compare.slo import evaluate_slos
-from harness.compare.stats import competition_ranks, rank_key, ratio, summarize
+from harness.compare.stats import (
+    ALPHA,
+    TEST_PAIRED_T,
+    TEST_RESOLUTION,
+    Stat,
+    order_key,
+    paired_tests,
+    ratio,
+    resolution_tests,
+    summarize,
+    summarize_proportion,
+    tie_ranks,
+)
 from harness.compare.windows import DEFAULT_SETTLE, recovery_window_buckets
 from harness.errors import HarnessError
 from harness.scenario.model import SloSpec
@@ -47,7 +62,12 @@ def build_comparison(
     if chosen not in names:
         raise HarnessError(f"baseline {chosen!r} is not a strategy of this comparison "
                            f"(strategies: {', '.join(names)})")  # fmt: skip
-    rows = _rows(runs, names, chosen)
+    headline = (
+        "availability_during_fault"
+        if any(w is not None for run in runs for w in run.windows)
+        else "availability"
+    )
+    rows, verdict = _rows(runs, names, chosen, headline)
     slos = dict(slos or {})
     return Comparison(
         scenario=first.scenario,
@@ -60,6 +80,7 @@ def build_comparison(
         baseline=chosen,
         runs=tuple(_run_info(run, directory) for run in runs),
         rows=rows,
+        verdict=verdict,
         faults=_fault_rows(runs, [row.strategy for row in rows]),
         slos=slos,
         violations=tuple(evaluate_slos(slos, rows)),
@@ -98,25 +119,40 @@ def _run_info(run: RunMetrics, root: Path) -> RunInfo:
     )
 
 
+def _stat(per_run: Sequence[StrategyRunMetrics], key: str) -> Stat:
+    info = METRIC_BY_KEY[key]
+    if info.proportion:
+        return summarize_proportion([r.counts[key] for r in per_run])
+    return summarize([_value(r, key) for r in per_run], upper=info.upper)
+
+
 def _rows(
-    runs: Sequence[RunMetrics], names: Sequence[str], baseline: str
-) -> tuple[StrategyRow, ...]:
+    runs: Sequence[RunMetrics], names: Sequence[str], baseline: str, headline: str
+) -> tuple[tuple[StrategyRow, ...], Verdict]:
     per_strategy = {name: [run.strategies[name] for run in runs] for name in names}
     metrics = {
-        name: {m.key: summarize([_value(r, m.key) for r in per_run]) for m in METRICS}
+        name: {m.key: _stat(per_run, m.key) for m in METRICS}
         for name, per_run in per_strategy.items()
     }
-    ranks = competition_ranks({name: rank_key(metrics[name]) for name in names})
+    order = sorted(names, key=lambda n: (order_key(metrics[n], headline), names.index(n)))
+    verdict = _verdict(order, baseline, headline, {n: metrics[n][headline] for n in names})
+    measured = {n for n in names if metrics[n][headline].mean is not None}
+    # an unmeasured strategy (no request in the window) is never tied with a measured one
+    ranks = tie_ranks(
+        order,
+        [t.significant or (t.a in measured) != (t.b in measured) for t in verdict.neighbours],
+    )
     base = metrics[baseline]
     rows = []
-    for name in sorted(names, key=lambda n: (ranks[n], names.index(n))):
+    for name in order:
         per_run = per_strategy[name]
         regions = list(runs[0].summary.capacity_rps)
         rows.append(
             StrategyRow(
                 strategy=name,
                 description=runs[0].summary.strategies[name].description,
-                rank=ranks[name],
+                rank=ranks[name][0],
+                tied=ranks[name][1],
                 metrics=metrics[name],
                 ratios={k: _ratio(k, s.mean, base[k].mean) for k, s in metrics[name].items()},
                 peak_load_by_region={
@@ -128,12 +164,37 @@ def _rows(
                 deadline=runs[0].summary.strategies[name].deadline,
             )
         )
-    return tuple(rows)
+    return tuple(rows), verdict
+
+
+def _verdict(
+    order: Sequence[str], baseline: str, headline: str, stats: Mapping[str, Stat]
+) -> Verdict:
+    """Paired tests between neighbours in the order (they decide the ties) and against the
+    baseline; with one seed, only the counting resolution separates neighbours."""
+    neighbours = list(itertools.pairwise(order))
+    others = [(name, baseline) for name in order if name != baseline]
+    seeds = max((s.n for s in stats.values()), default=0)
+    if seeds >= 2:
+        values = {name: s.values for name, s in stats.items()}
+        return Verdict(
+            headline, TEST_PAIRED_T, ALPHA, True,
+            paired_tests(neighbours, values), paired_tests(others, values),
+        )  # fmt: skip
+    return Verdict(
+        headline, TEST_RESOLUTION, ALPHA, False,
+        resolution_tests(neighbours, stats), resolution_tests(others, stats),
+    )  # fmt: skip
 
 
 def _ratio(key: str, value: float | None, base: float | None) -> float | None:
     if METRIC_BY_KEY[key].ratio_of_failures:
-        return ratio(None if value is None else 1 - value, None if base is None else 1 - base)
+        if value is None or base is None:
+            return None
+        failures, base_failures = 1 - value, 1 - base
+        if base_failures <= 0:  # the baseline never failed: equal, or infinitely worse
+            return 1.0 if failures <= 0 else math.inf
+        return failures / base_failures
     return ratio(value, base)
 
 
@@ -162,7 +223,10 @@ def _fault_rows(runs: Sequence[RunMetrics], names: Sequence[str]) -> tuple[Fault
             measured = [run.strategies[name].faults[index] for run in runs]
             per_strategy[name] = FaultStrategyStats(
                 requests=sum(f.requests for f in measured if f is not None),
-                availability=summarize([f.availability if f else None for f in measured]),
+                ok=sum(f.ok for f in measured if f is not None),
+                availability=summarize_proportion(
+                    [(f.ok, f.requests) if f else None for f in measured]
+                ),
                 time_to_first_success_s=summarize(
                     [f.time_to_first_success_s if f else None for f in measured]
                 ),

@@ -185,12 +185,15 @@ def _series(
     requests, ok, attempts = [0] * buckets, [0] * buckets, [0] * buckets
     regions = {name: [0] * buckets for name in capacity}
     latencies: list[list[float]] = [[] for _ in range(buckets)]
+    ok_latencies: list[list[float]] = [[] for _ in range(buckets)]
     for r in reqs:
         i = min(buckets - 1, int(r.intended // bucket))
         requests[i] += 1
         ok[i] += r.outcome == "ok"
         attempts[i] += r.attempts
         latencies[i].append(r.latency * 1000)
+        if r.outcome == "ok":
+            ok_latencies[i].append(r.latency * 1000)
         for n in range(r.attempts):
             region = r.regions[min(n, len(r.regions) - 1)] if r.regions else None
             if region in regions:
@@ -201,6 +204,8 @@ def _series(
         "attempts": attempts,
         "latency_p50_ms": [_quantile(v, 0.5) if v else None for v in latencies],
         "latency_p99_ms": [_quantile(v, 0.99) if v else None for v in latencies],
+        "latency_ok_p50_ms": [_quantile(v, 0.5) if v else None for v in ok_latencies],
+        "latency_ok_p99_ms": [_quantile(v, 0.99) if v else None for v in ok_latencies],
         "region_attempts": regions,
     }
 

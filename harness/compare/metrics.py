@@ -2,9 +2,10 @@
 
 Request-derived metrics come from one streaming pass over requests.jsonl.gz (memory does not grow
 with the run: latencies go into an HdrHistogram, 3 significant digits). Latency is measured from
-the INTENDED start (no coordinated omission) over every request, failed ones included: a request
-that fails after its 3 s deadline cost its caller 3 s. Peak regional load comes from
-timeseries.json; stale reads, lost writes and cross-region share from summary.json.
+the INTENDED start (no coordinated omission), twice: over every request, failed ones included
+(a request that fails after its 3 s deadline cost its caller 3 s), and over successful requests
+only (a request that failed in 0.1 ms must not make a strategy look fast). Peak regional load
+comes from timeseries.json; stale reads, lost writes and cross-region share from summary.json.
 `math.inf` in a time metric means "never" (no success / never recovered before the run ended).
 """
 
@@ -43,6 +44,7 @@ class FaultMetrics:
     """One strategy during one fault window."""
 
     requests: int
+    ok: int
     availability: float | None
     time_to_first_success_s: float  # first success completed after applied_at, minus applied_at
     recovery_s: float | None  # None: the fault was never reverted
@@ -61,6 +63,9 @@ class StrategyRunMetrics:
     p99_ms: float | None
     p999_ms: float | None
     max_ms: float | None
+    p50_ok_ms: float | None  # successful requests only; None without a success
+    p99_ok_ms: float | None
+    p999_ok_ms: float | None
     attempts_per_request: float | None
     peak_load: float | None  # max over regions of peak_load_by_region
     peak_load_by_region: Mapping[str, float | None]
@@ -73,6 +78,7 @@ class StrategyRunMetrics:
     saturated: bool
     faults: tuple[FaultMetrics | None, ...]  # one per summary fault; None: never applied
     outcomes: Mapping[str, int]
+    counts: Mapping[str, tuple[int, int]]  # availability metric key -> (ok, requests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,7 @@ class _Accumulator:
         self.windows, self.after_from = windows, after_from
         self.total = self.ok = self.attempts = 0
         self.hist = HdrHistogram(1, _HIGHEST_US, 3)
+        self.hist_ok = HdrHistogram(1, _HIGHEST_US, 3)
         self.max_latency = 0.0
         self.win_total, self.win_ok = [0] * len(windows), [0] * len(windows)
         self.pre_total, self.pre_ok = [0] * len(windows), [0] * len(windows)
@@ -105,6 +112,8 @@ class _Accumulator:
         latency = max(0.0, end - intended)
         self.max_latency = max(self.max_latency, latency)
         self.hist.record_value(min(_HIGHEST_US, round(latency * 1e6)))
+        if ok:
+            self.hist_ok.record_value(min(_HIGHEST_US, round(latency * 1e6)))
         index = max(0, int(intended // bucket))
         if index >= len(self.bucket_total):  # a request past `elapsed`: grow, never drop it
             grow = index + 1 - len(self.bucket_total)
@@ -181,6 +190,7 @@ def _finish(
         faults.append(
             FaultMetrics(
                 requests=acc.win_total[k],
+                ok=acc.win_ok[k],
                 availability=_ratio(acc.win_ok[k], acc.win_total[k]),
                 time_to_first_success_s=acc.first_ok_end[k] - window.start,
                 recovery_s=recovery,
@@ -194,6 +204,7 @@ def _finish(
     known_peaks = [v for v in peak.values() if v is not None]
     info = summary.strategies[name]
     percentiles = acc.hist.get_percentile_to_value_dict([50.0, 99.0, 99.9]) if acc.total else {}
+    ok_pct = acc.hist_ok.get_percentile_to_value_dict([50.0, 99.0, 99.9]) if acc.ok else {}
     return StrategyRunMetrics(
         requests=acc.total,
         ok=acc.ok,
@@ -205,6 +216,9 @@ def _finish(
         p99_ms=percentiles[99.0] / 1000 if acc.total else None,
         p999_ms=percentiles[99.9] / 1000 if acc.total else None,
         max_ms=acc.max_latency * 1000 if acc.total else None,
+        p50_ok_ms=ok_pct[50.0] / 1000 if acc.ok else None,
+        p99_ok_ms=ok_pct[99.0] / 1000 if acc.ok else None,
+        p999_ok_ms=ok_pct[99.9] / 1000 if acc.ok else None,
         attempts_per_request=_ratio(acc.attempts, acc.total),
         peak_load=max(known_peaks, default=None),
         peak_load_by_region=peak,
@@ -217,6 +231,11 @@ def _finish(
         saturated=info.saturated or summary.saturated,
         faults=tuple(faults),
         outcomes=dict(info.outcomes),
+        counts={
+            "availability": (acc.ok, acc.total),
+            "availability_during_fault": (acc.union_ok, acc.union_total),
+            "availability_after_recovery": (acc.after_ok, acc.after_total),
+        },
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from harness.compare.fleet import FleetRow
-from harness.compare.stats import Stat
+from harness.compare.stats import PairedTest, Stat
 from harness.scenario.model import SloSpec
 
 Better = Literal["higher", "lower", "neither"]
@@ -30,6 +30,16 @@ class MetricInfo:
         successes says little when the baseline fails everything (0) or nearly nothing."""
         return self.key.startswith("availability")
 
+    @property
+    def proportion(self) -> bool:
+        """A share of requests: its interval is Wilson on request counts (stats.py)."""
+        return self.key.startswith("availability")
+
+    @property
+    def upper(self) -> float | None:
+        """The top of the metric's domain (every metric is ≥ 0)."""
+        return 1.0 if self.key == "cross_region_share" else None
+
 
 METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("availability", "avail", "", "higher", 4, "share of all requests that succeeded"),
@@ -43,11 +53,30 @@ METRICS: tuple[MetricInfo, ...] = (
     ),
     MetricInfo("goodput_rps", "goodput", "/s", "higher", 1, "successful requests per second"),
     MetricInfo(
-        "p50_ms", "p50", "ms", "lower", 1,
-        "median latency from the intended start, failed requests included",
+        "p50_ok_ms", "p50 ok", "ms", "lower", 1,
+        "median latency of successful requests, from the intended start",
     ),
-    MetricInfo("p99_ms", "p99", "ms", "lower", 1, "99th percentile of the same latency"),
-    MetricInfo("p999_ms", "p99.9", "ms", "lower", 1, "99.9th percentile of the same latency"),
+    MetricInfo(
+        "p99_ok_ms", "p99 ok", "ms", "lower", 1,
+        "99th percentile latency of successful requests (a fast failure cannot improve it)",
+    ),
+    MetricInfo(
+        "p999_ok_ms", "p99.9 ok", "ms", "lower", 1,
+        "99.9th percentile latency of successful requests",
+    ),
+    MetricInfo(
+        "p50_ms", "p50 all", "ms", "lower", 1,
+        "median latency from the intended start over ALL requests, failed ones included "
+        "(what the caller waited)",
+    ),
+    MetricInfo(
+        "p99_ms", "p99 all", "ms", "lower", 1,
+        "99th percentile latency over all requests, failed ones included",
+    ),
+    MetricInfo(
+        "p999_ms", "p99.9 all", "ms", "lower", 1,
+        "99.9th percentile latency over all requests, failed ones included",
+    ),
     MetricInfo(
         "attempts_per_request", "att/req", "", "lower", 2,
         "attempts on the wire per request (retries and hedges included): work amplification",
@@ -111,7 +140,8 @@ class RunInfo:
 class StrategyRow:
     strategy: str
     description: str
-    rank: int
+    rank: int  # 1 = best; strategies the statistics cannot tell apart share a rank
+    tied: bool  # shares its rank with another strategy ("=7")
     metrics: Mapping[str, Stat]  # every key of METRICS
     ratios: Mapping[str, float | None]  # metric mean ÷ the baseline's mean
     peak_load_by_region: Mapping[str, Stat]
@@ -123,6 +153,7 @@ class StrategyRow:
 @dataclass(frozen=True, slots=True)
 class FaultStrategyStats:
     requests: int  # summed over repeats
+    ok: int  # summed over repeats
     availability: Stat
     time_to_first_success_s: Stat
     recovery_s: Stat
@@ -144,6 +175,19 @@ class FaultWindowRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """How the ranks were decided (stats.py): which metric, which test, at which level, and the
+    test behind every boundary or tie between neighbours in the ranking."""
+
+    metric: str  # the metric ranked on (a METRICS key)
+    test: str  # stats.TEST_PAIRED_T (several seeds) or stats.TEST_RESOLUTION (one seed)
+    level: float  # the significance level (alpha)
+    tested: bool  # False: one seed, the order is not a tested ranking
+    neighbours: tuple[PairedTest, ...]  # rows[i] against rows[i + 1]
+    vs_baseline: tuple[PairedTest, ...]  # every other strategy against the baseline
+
+
+@dataclass(frozen=True, slots=True)
 class Comparison:
     scenario: str
     home_region: str
@@ -154,6 +198,7 @@ class Comparison:
     baseline: str
     runs: tuple[RunInfo, ...]
     rows: tuple[StrategyRow, ...]  # in rank order
+    verdict: Verdict
     faults: tuple[FaultWindowRow, ...]
     slos: Mapping[str, SloSpec]
     violations: tuple[Violation, ...]

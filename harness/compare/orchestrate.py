@@ -54,9 +54,11 @@ def run_comparison(
     scenario_file: str,
     out: Console,
     err: Console,
+    output_format: str = "table",
 ) -> int:
     from harness.compare import build_comparison, evaluate_slos
-    from harness.report import scoreboard_table, write_reports
+    from harness.report import write_reports
+    from harness.report.present import present
 
     runs = directory / "runs"
     if runs.is_dir() and any(runs.iterdir()):
@@ -106,12 +108,7 @@ def run_comparison(
     slos = {n: slo for n, slo in scenario.slo.items() if n in {name for name, _ in strategies}}
     comparison = build_comparison(directory, baseline=baseline, slos=slos)
     paths = write_reports(comparison, directory)
-    out.print(scoreboard_table(comparison))
-    for path in paths:
-        out.print(f"wrote {path}", highlight=False)
-    report = directory / "report.html"
-    if report.exists():
-        out.print(f"report: {report}", highlight=False)
+    present(comparison, paths, out, err, output_format)
     violations = [str(v) for v in evaluate_slos(slos, comparison)]
     for violation in violations:
         err.print(f"[bold red]SLO violated[/]: {violation}", highlight=False)

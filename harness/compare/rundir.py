@@ -100,7 +100,8 @@ class StrategySeries:
     requests: tuple[int, ...]
     ok: tuple[int, ...]
     attempts: tuple[int, ...]
-    latency_p99_ms: tuple[float | None, ...]
+    latency_p99_ms: tuple[float | None, ...]  # every request, failed ones included
+    latency_ok_p99_ms: tuple[float | None, ...] | None  # successes only; None: an older run
     region_attempts: Mapping[str, tuple[int, ...]]
 
 
@@ -307,6 +308,9 @@ def load_timeseries(run_dir: Path) -> Timeseries:
             ok=s.ints("ok"),
             attempts=s.ints("attempts"),
             latency_p99_ms=s.opt_nums("latency_p99_ms"),
+            latency_ok_p99_ms=s.opt_nums("latency_ok_p99_ms")
+            if "latency_ok_p99_ms" in s.obj
+            else None,
             region_attempts={r: regions.ints(r) for r in regions.obj},
         )
     return Timeseries(bucket=bucket, strategies=series)

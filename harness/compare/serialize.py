@@ -4,6 +4,7 @@ request logs (the charts still read each run's timeseries.json)."""
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,28 +19,84 @@ from harness.compare.model import (
     FaultWindowRow,
     RunInfo,
     StrategyRow,
+    Verdict,
     Violation,
 )
 from harness.compare.rundir import RunFileError, read_json
-from harness.compare.stats import Stat
+from harness.compare.stats import (
+    INTERVAL_T,
+    INTERVAL_WILSON,
+    INTERVAL_WILSON_SEEDS,
+    PairedTest,
+    Stat,
+)
 from harness.scenario.model import SloSpec
 
 COMPARISON_JSON = "comparison.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RANK_ORDER = (
-    "availability during faults (overall when no fault was applied), higher first, 3 decimals",
-    "overall availability, higher first, 3 decimals",
-    "p99 latency, lower first",
+    "availability during faults (overall when no fault was applied), higher first; neighbours "
+    "not told apart by the test share a rank",
+    "inside a tie: overall availability, higher first",
+    "then p99 latency of successful requests, lower first",
 )
+INTERVALS = {
+    INTERVAL_WILSON: "Wilson score interval on the run's request counts (one run)",
+    INTERVAL_WILSON_SEEDS: "Wilson score interval on the pooled count shrunk by the design effect "
+    "of the seed-to-seed variance, z = t(0.975, seeds - 1)",
+    INTERVAL_T: "mean ± t(0.975, seeds - 1)·s/√seeds, intersected with the metric's domain (≥ 0)",
+}
+TESTS = {
+    "paired-t-holm": "two-sided paired Student t test on the per-seed differences of the ranked "
+    "metric between neighbours in the order, Holm-corrected over the neighbour pairs; neighbours "
+    "whose adjusted p is not below the level share a rank. p_sign_flip: the exact sign-flip "
+    "permutation p of the same differences, unadjusted, as a check",
+    "wilson-overlap": "one seed, nothing tested: neighbours share a rank unless their 95 % Wilson "
+    "intervals on request counts are disjoint",
+}
 
 
 def _stat(stat: Stat) -> dict[str, Any]:
     return {
         "mean": stat.mean,
-        "ci95": stat.ci95,
+        "low": stat.low,
+        "high": stat.high,
+        "interval": stat.interval,
         "n": stat.n,
         "values": list(stat.values),
         "never": stat.never,
+    }
+
+
+def _ratio_out(value: float | None) -> float | str | None:
+    """JSON has no infinity: a ratio against a baseline without failures is written "inf"."""
+    return "inf" if value is not None and math.isinf(value) else value
+
+
+def _test(t: PairedTest) -> dict[str, Any]:
+    return {
+        "a": t.a,
+        "b": t.b,
+        "n": t.n,
+        "mean_diff": t.mean_diff,
+        "low": t.low,
+        "high": t.high,
+        "p": t.p,
+        "p_adjusted": t.p_adjusted,
+        "p_sign_flip": t.p_sign_flip,
+        "significant": t.significant,
+    }
+
+
+def _verdict(v: Verdict) -> dict[str, Any]:
+    return {
+        "metric": v.metric,
+        "test": v.test,
+        "test_description": TESTS.get(v.test, ""),
+        "level": v.level,
+        "tested": v.tested,
+        "neighbours": [_test(t) for t in v.neighbours],
+        "vs_baseline": [_test(t) for t in v.vs_baseline],
     }
 
 
@@ -55,6 +112,8 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
         "baseline": c.baseline,
         "repeats": c.repeats,
         "rank_order": list(RANK_ORDER),
+        "verdict": _verdict(c.verdict),
+        "intervals": INTERVALS,
         "definitions": {m.key: m.legend for m in METRICS},
         "passed": not c.violations,
         "runs": [
@@ -76,10 +135,11 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
                 "strategy": row.strategy,
                 "description": row.description,
                 "rank": row.rank,
+                "tied": row.tied,
                 "saturated": row.saturated,
                 "deadline": row.deadline,
                 "metrics": {k: _stat(s) for k, s in row.metrics.items()},
-                "ratios": dict(row.ratios),
+                "ratios": {k: _ratio_out(v) for k, v in row.ratios.items()},
                 "peak_load_by_region": {k: _stat(s) for k, s in row.peak_load_by_region.items()},
                 "outcomes": dict(row.outcomes),
             }
@@ -96,6 +156,7 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
                 "strategies": {
                     name: {
                         "requests": s.requests,
+                        "ok": s.ok,
                         "availability": _stat(s.availability),
                         "time_to_first_success_s": _stat(s.time_to_first_success_s),
                         "recovery_s": _stat(s.recovery_s),
@@ -128,6 +189,22 @@ def save_comparison(c: Comparison, directory: Path) -> Path:
     return path
 
 
+def saved_settings(directory: Path) -> tuple[str | None, dict[str, SloSpec], float] | None:
+    """For a comparison.json written by an older harness (an earlier schema): its baseline, SLOs
+    and settle, so the comparison can be rebuilt from the runs; None when it is current."""
+    path = directory / COMPARISON_JSON
+    raw = read_json(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("schema"), int):
+        return None  # not ours at all: load_comparison names the defect
+    if raw["schema"] >= SCHEMA_VERSION:
+        return None
+    try:
+        slos = {str(n): SloSpec.model_validate(spec) for n, spec in raw["slos"].items()}
+        return str(raw["baseline"]), slos, float(raw["settle_s"])
+    except (KeyError, TypeError, ValueError, AttributeError, ValidationError) as exc:
+        raise RunFileError(path, f"malformed ({type(exc).__name__}: {exc})") from None
+
+
 def load_comparison(directory: Path) -> Comparison:
     """Read DIR/comparison.json back; any defect is one RunFileError naming the file."""
     path = directory / COMPARISON_JSON
@@ -143,16 +220,32 @@ def load_comparison(directory: Path) -> Comparison:
         raise RunFileError(path, f"malformed ({type(exc).__name__}: {exc})") from None
 
 
+def _opt(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def _load_stat(d: Mapping[str, Any]) -> Stat:
-    values = tuple(None if v is None else float(v) for v in d["values"])
-    mean, ci95 = d["mean"], d["ci95"]
+    values = tuple(_opt(v) for v in d["values"])
     return Stat(
-        None if mean is None else float(mean),
-        None if ci95 is None else float(ci95),
-        int(d["n"]),
-        values,
-        bool(d["never"]),
-    )
+        _opt(d["mean"]), _opt(d["low"]), _opt(d["high"]), int(d["n"]), values, bool(d["never"]),
+        str(d["interval"]),
+    )  # fmt: skip
+
+
+def _load_test(d: Mapping[str, Any]) -> PairedTest:
+    return PairedTest(
+        str(d["a"]), str(d["b"]), int(d["n"]), _opt(d["mean_diff"]), _opt(d["low"]),
+        _opt(d["high"]), _opt(d["p"]), _opt(d["p_adjusted"]), _opt(d["p_sign_flip"]),
+        bool(d["significant"]),
+    )  # fmt: skip
+
+
+def _load_verdict(d: Mapping[str, Any]) -> Verdict:
+    return Verdict(
+        str(d["metric"]), str(d["test"]), float(d["level"]), bool(d["tested"]),
+        tuple(_load_test(t) for t in d["neighbours"]),
+        tuple(_load_test(t) for t in d["vs_baseline"]),
+    )  # fmt: skip
 
 
 def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
@@ -161,8 +254,9 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
             strategy=str(s["strategy"]),
             description=str(s["description"]),
             rank=int(s["rank"]),
+            tied=bool(s["tied"]),
             metrics={m.key: _load_stat(s["metrics"][m.key]) for m in METRICS},
-            ratios={k: None if v is None else float(v) for k, v in s["ratios"].items()},
+            ratios={k: _opt(v) for k, v in s["ratios"].items()},
             peak_load_by_region={k: _load_stat(v) for k, v in s["peak_load_by_region"].items()},
             outcomes={k: int(v) for k, v in s["outcomes"].items()},
             saturated=bool(s["saturated"]),
@@ -181,6 +275,7 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
             strategies={
                 name: FaultStrategyStats(
                     requests=int(s["requests"]),
+                    ok=int(s["ok"]),
                     availability=_load_stat(s["availability"]),
                     time_to_first_success_s=_load_stat(s["time_to_first_success_s"]),
                     recovery_s=_load_stat(s["recovery_s"]),
@@ -219,6 +314,7 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
         baseline=str(d["baseline"]),
         runs=runs,
         rows=rows,
+        verdict=_load_verdict(d["verdict"]),
         faults=faults,
         slos={name: SloSpec.model_validate(spec) for name, spec in d["slos"].items()},
         violations=violations,

@@ -83,6 +83,17 @@ def target_label(spec: Spec) -> str:
     return target.label() if isinstance(target, Target) else "world"
 
 
+def target_dns_names(world: FaultWorld, target: Target) -> tuple[str, ...]:
+    """The names a DNS fault acts on: the region's DynamoDB name, or a service's names there."""
+    if target.service is None:
+        return (world.dns_name(target.region),)
+    names = getattr(world, "target_dns_names", None)
+    if names is None:
+        raise FaultError(f"target {target.label()}: this world has no services")
+    found: tuple[str, ...] = names(target.region, target.service)
+    return found
+
+
 def target_endpoints(region: RegionControl, target: Target) -> tuple[int, ...] | None:
     """Endpoint indexes a target selects (None: the whole region). `az` and `endpoints` together
     select the endpoints in both."""

@@ -19,6 +19,7 @@ from harness.faults.base import (
     FaultUnit,
     Targeted,
     sleep_until,
+    target_dns_names,
     target_endpoints,
 )
 from harness.faults.world_api import FaultWorld
@@ -42,16 +43,21 @@ class _OverrideFault(FaultUnit[T]):
     def __init__(self, spec: T, ctx: FaultContext) -> None:
         super().__init__(spec, ctx)
         self._handle: int | None = None
+        self._more: list[int] = []  # a global service's global name, besides its regional one
 
     @abstractmethod
     def override(self, world: FaultWorld) -> DnsOverride: ...
 
     async def apply(self, world: FaultWorld) -> None:
-        name = world.dns_name(self.spec.target.region)
-        self._handle = world.zone.add_override(name, self.override(world))
+        first, *more = target_dns_names(world, self.spec.target)
+        self._handle = world.zone.add_override(first, self.override(world))
+        self._more = [world.zone.add_override(name, self.override(world)) for name in more]
 
     async def revert(self, world: FaultWorld) -> None:
         handle, self._handle = self._handle, None
+        more, self._more = self._more, []
+        for extra in more:
+            world.zone.remove_override(extra)
         if handle is not None:
             world.zone.remove_override(handle)
 

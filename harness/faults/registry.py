@@ -26,6 +26,7 @@ from harness.faults.endpoint import (
 )
 from harness.faults.race import DnsAutomationRaceFault
 from harness.faults.replication import ReplicationPauseFault
+from harness.faults.service import ServiceThrottleFault
 from harness.scenario.types import Spec
 
 FAULTS: dict[str, type[FaultUnit[Any]]] = {
@@ -45,6 +46,7 @@ FAULTS: dict[str, type[FaultUnit[Any]]] = {
     "endpoint.down": EndpointDownFault,
     "endpoint.drain": EndpointDrainFault,
     "replication.pause": ReplicationPauseFault,
+    "service.throttle": ServiceThrottleFault,
 }
 
 

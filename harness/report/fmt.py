@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -12,9 +13,10 @@ from harness.compare.model import (
     FaultWindowRow,
     MetricInfo,
     RunInfo,
+    StrategyRow,
 )
 from harness.compare.slo import violated_metrics
-from harness.compare.stats import Stat
+from harness.compare.stats import TEST_PAIRED_T, Stat
 
 MISSING = "—"
 NEVER = "never"
@@ -37,10 +39,11 @@ def header(info: MetricInfo) -> str:
 
 
 _COMPACT = {
-    "availability", "availability_during_fault", "availability_after_recovery", "p99_ms",
+    "availability", "availability_during_fault", "availability_after_recovery", "p99_ok_ms",
     "attempts_per_request", "peak_load", "time_to_first_success_s", "recovery_s",
 }  # fmt: skip
-_NOT_IN_MARKDOWN = {"goodput_rps", "p50_ms", "p999_ms"}  # in the HTML, CSV and JSON
+# in the HTML, CSV and JSON
+_NOT_IN_MARKDOWN = {"goodput_rps", "p50_ms", "p999_ms", "p50_ok_ms", "p999_ok_ms"}
 _ONLY_IF_NONZERO = {"cross_region_share", "stale_reads", "lost_writes"}
 
 
@@ -61,7 +64,7 @@ def columns(
         out.append(Column(key, header(METRIC_BY_KEY[key])))
         if key == c.headline_metric:
             out.append(Column(f"ratio:{key}", "fail vs base"))
-        elif key == "p99_ms":
+        elif key == "p99_ok_ms":
             out.append(Column(f"ratio:{key}", "vs base"))
     return out
 
@@ -70,16 +73,36 @@ def _any_nonzero(c: Comparison, key: str) -> bool:
     return any(row.metrics[key].mean or row.metrics[key].never for row in c.rows)
 
 
+def decimals(stat: Stat, info: MetricInfo) -> int:
+    """Digits worth printing: down to the first significant digit of the interval's half-width
+    (its second when that digit is 1), never more than the metric's own precision."""
+    if stat.low is None or stat.high is None or stat.high <= stat.low:
+        return info.decimals
+    half = (stat.high - stat.low) / 2
+    digits = -math.floor(math.log10(half))
+    if f"{half:.{max(0, digits)}e}".startswith("1"):
+        digits += 1
+    return max(0, min(info.decimals, digits))
+
+
 def stat_text(stat: Stat, info: MetricInfo, *, ci: bool = True) -> str:
+    """`0.83 [0.79–0.87]`: the estimate and its 95 % interval (asymmetric where the domain ends)."""
     if stat.never:
         return NEVER
     if stat.mean is None:
         return MISSING
-    decimals = info.decimals if info.decimals or stat.n <= 1 else 1
-    text = f"{stat.mean:.{decimals}f}"
-    if ci and stat.ci95 is not None:
-        text += f" ± {stat.ci95:.{decimals}f}"
+    d = decimals(stat, info)
+    text = f"{stat.mean:.{d}f}"
+    if ci and stat.low is not None and stat.high is not None:
+        low, high = f"{stat.low:.{d}f}", f"{stat.high:.{d}f}"
+        if (low, high) != (text, text):  # every seed agreed: no interval to show
+            text += f" [{low}–{high}]"
     return text
+
+
+def rank_text(row: StrategyRow) -> str:
+    """`=7` when the statistics cannot tell this strategy from a neighbour."""
+    return f"={row.rank}" if row.tied else str(row.rank)
 
 
 def ratio_text(value: float | None, *, is_baseline: bool) -> str:
@@ -116,7 +139,24 @@ def run_status(run: RunInfo) -> str:
 
 
 def repeats_text(c: Comparison) -> str:
-    return f"{c.repeats} repeats, mean ± 95 % CI (Student t)" if c.repeats > 1 else "1 run"
+    if c.repeats > 1:
+        return f"{c.repeats} seeds, estimate [95 % interval]"
+    return "1 run, estimate [95 % Wilson interval on request counts]"
+
+
+def verdict_text(c: Comparison) -> str:
+    """How the ranks were decided, in one sentence."""
+    v = c.verdict
+    label = METRIC_BY_KEY[v.metric].label
+    if v.test == TEST_PAIRED_T:
+        return (
+            f"Ranked on {label}: neighbours share a rank (=N) unless a paired t test on their "
+            f"per-seed differences, Holm-corrected, gives p < {v.level:g}."
+        )
+    return (
+        f"One seed: the ranking is NOT tested (run --repeat N for a verdict); neighbours on "
+        f"{label} share a rank (=N) unless their Wilson intervals are disjoint."
+    )
 
 
 def summary_line(c: Comparison) -> str:
@@ -177,12 +217,45 @@ def ratio_legend(c: Comparison) -> list[str]:
     return [
         f"fail vs base: this strategy's failures (1 - availability) ÷ the baseline's (`{base}`); "
         "0.10 = ten times fewer failed requests",
-        "vs base: p99 ÷ the baseline's p99 (Polly's benchmark 'Ratio'); ratios of every metric "
-        "are in comparison.csv",
+        "vs base: p99 of successes ÷ the baseline's (Polly's benchmark 'Ratio'); ratios of every "
+        "metric are in comparison.csv",
     ]
 
 
 RANK_TEXT = (
-    "Rank: availability during faults (overall if no fault), then overall availability "
-    "(both compared at 3 decimals), then p99 latency."
+    "Rank: availability during faults (overall if no fault); strategies the statistics cannot "
+    "tell apart share a rank (=N) and are listed by overall availability, then p99 of successes. "
+    "See docs/statistics.md."
 )
+
+
+VERDICT_HEAD = ("pair", "seeds", "difference [95 %]", "p", "p (Holm)", "p sign-flip", "ranks")
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _difference(low: float | None, high: float | None, mean: float | None) -> str:
+    if mean is None:
+        return MISSING
+    text = f"{mean:+.4f}"
+    if low is not None and high is not None:
+        text += f" [{low:+.4f}, {high:+.4f}]"
+    return text
+
+
+def verdict_rows(c: Comparison) -> list[list[str]]:
+    """The test behind each boundary or tie between neighbours in the ranking (VERDICT_HEAD)."""
+    rows = []
+    for t in c.verdict.neighbours:
+        decision = "apart" if t.significant else "tied"
+        rows.append(
+            [
+                f"{t.a} vs {t.b}", str(t.n), _difference(t.low, t.high, t.mean_diff), _p(t.p),
+                _p(t.p_adjusted), _p(t.p_sign_flip), decision,
+            ]
+        )  # fmt: skip
+    return rows

@@ -11,21 +11,25 @@ from harness.report.fleet import FLEET_HEAD, FLEET_NOTE, fleet_rows
 from harness.report.fmt import (
     FAULT_HEAD,
     RANK_TEXT,
+    VERDICT_HEAD,
     bad_cells,
     cell,
     columns,
     deadline_line,
     fault_rows,
     fault_span,
+    rank_text,
     ratio_legend,
     repeats_text,
     run_status,
     slo_status,
+    verdict_rows,
+    verdict_text,
 )
 
 CHART_TITLES = {
     "success": "Success ratio over time",
-    "p99": "p99 latency over time (log scale)",
+    "p99": "p99 latency of successful requests over time (log scale)",
     "attempts": "Attempts per request over time",
     "load": "Load per region vs capacity",
 }
@@ -65,7 +69,7 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
     bad = bad_cells(c)
     rows = []
     for row in c.rows:
-        cells = [("", str(row.rank)), ("name", row.strategy)]
+        cells = [("", rank_text(row)), ("name", row.strategy)]
         cells += [
             ("bad" if (row.strategy, col.key) in bad else "", cell(c, row.strategy, col))
             for col in cols
@@ -79,11 +83,17 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
         f"<h1>Comparison: {escape(c.scenario)}</h1>",
         f'<p class="note">{escape(repeats)}; baseline <b>{escape(c.baseline)}</b>; '
         f"home region {escape(c.home_region)}. {escape(RANK_TEXT)}</p>",
+        f'<p class="note"><b>{escape(verdict_text(c))}</b></p>',
         f'<p class="note">{escape(deadline_line(c).replace("`", ""))}</p>'
         if deadline_line(c)
         else "",
         _table(["#", "strategy", *(col.header for col in cols)], rows, left=2),
         _legend(c, [col.key for col in cols]),
+        "<h2>Ties and gaps between neighbours</h2>",
+        _table(
+            VERDICT_HEAD,
+            [("", [("name", r[0]), *(("", t) for t in r[1:])]) for r in verdict_rows(c)],
+        ),
         _slos(c),
     ]
     for name, png in charts.items():

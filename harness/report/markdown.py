@@ -9,16 +9,20 @@ from harness.report.fleet import FLEET_HEAD, FLEET_NOTE, fleet_rows
 from harness.report.fmt import (
     FAULT_HEAD,
     RANK_TEXT,
+    VERDICT_HEAD,
     bad_cells,
     cell,
     columns,
     deadline_line,
     fault_rows,
     fault_span,
+    rank_text,
     ratio_legend,
     run_status,
     slo_status,
     summary_line,
+    verdict_rows,
+    verdict_text,
 )
 
 
@@ -44,12 +48,16 @@ def render_markdown(c: Comparison) -> str:
         for col in cols:
             text = cell(c, row.strategy, col)
             cells.append(f"**{text}** ✗" if (row.strategy, col.key) in bad else text)
-        rows.append([str(row.rank), name, *cells])
+        rows.append([rank_text(row), name, *cells])
     out = [f"# Comparison: {c.scenario}", "", summary_line(c), ""]
     if deadline_line(c):
-        out[-1:-1] = [deadline_line(c)]
+        out += [deadline_line(c), ""]
+    out += [verdict_text(c), ""]
     out += _table(["#", "strategy", *(col.header for col in cols)], rows, left=2)
     out += ["", *_legend(c, [col.key for col in cols]), ""]
+    out += ["## Ties and gaps between neighbours", ""]
+    out += _table(VERDICT_HEAD, verdict_rows(c)) if c.verdict.neighbours else ["(one strategy)"]
+    out += [""]
     out += _slo_section(c)
     for fault in c.faults:
         out += ["", *_fault_section(c, fault)]

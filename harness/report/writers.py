@@ -6,7 +6,12 @@ from pathlib import Path
 
 from harness.compare.build import build_comparison
 from harness.compare.model import Comparison
-from harness.compare.serialize import COMPARISON_JSON, load_comparison, save_comparison
+from harness.compare.serialize import (
+    COMPARISON_JSON,
+    load_comparison,
+    save_comparison,
+    saved_settings,
+)
 
 MARKDOWN = "comparison.md"
 CSV = "comparison.csv"
@@ -14,7 +19,8 @@ HTML = "report.html"
 
 
 def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
-    """comparison.json, comparison.md, comparison.csv and report.html into `directory`."""
+    """comparison.json, comparison.md, comparison.csv, report.html and chart-<name>.png (one per
+    chart, the same images report.html embeds) into `directory`."""
     from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
     from harness.report.csvout import write_csv
     from harness.report.html import render_html
@@ -32,7 +38,15 @@ def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
     html = directory / HTML
     html.write_text(render_html(comparison, charts), encoding="utf-8")
     paths.append(html)
+    for name, png in charts.items():  # each chart also as a file, for slides and tickets
+        path = directory / chart_file(name)
+        path.write_bytes(png)
+        paths.append(path)
     return paths
+
+
+def chart_file(name: str) -> str:
+    return f"chart-{name}.png"
 
 
 def render_report(directory: Path) -> list[Path]:
@@ -40,10 +54,16 @@ def render_report(directory: Path) -> list[Path]:
 
     From DIR/comparison.json and each run's timeseries.json when the comparison was saved; for a
     directory without one (a fresh `harness run` directory) the comparison is built from the runs
-    (first strategy as baseline, no SLOs: those live in the scenario, which is not saved here)."""
+    (first strategy as baseline, no SLOs: those live in the scenario, which is not saved here).
+    A comparison.json of an older schema is rebuilt from the runs with its baseline and SLOs."""
     directory = Path(directory)
     if (directory / COMPARISON_JSON).exists():
-        comparison = load_comparison(directory)
+        older = saved_settings(directory)
+        if older is not None:
+            baseline, slos, settle = older
+            comparison = build_comparison(directory, baseline=baseline, slos=slos, settle=settle)
+        else:
+            comparison = load_comparison(directory)
     else:
         comparison = build_comparison(directory, baseline=None, slos={})
     return write_reports(comparison, directory)

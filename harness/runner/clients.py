@@ -29,6 +29,7 @@ from harness.events import EventBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
+from harness.services.attach import with_tokens
 from harness.world.world import World
 
 USER_CODE_GRACE = 1.0  # seconds a user strategy may run past a request's deadline
@@ -92,6 +93,7 @@ class _Host:
         self.transport: HttpTransport | None = None
         self.resolver: DnsResolver | None = None
         self.pipeline: Any = None
+        self.token_transport: Any = None  # the host's own client of a token service, if any
 
     async def start(self) -> None:
         owner = self._owner
@@ -124,10 +126,14 @@ class _Host:
             regions=regions_by_distance(owner.scenario),
             default_deadline=math.inf if owner.deadline is None else owner.deadline,
         )
-        self.pipeline = build_executor(strategy, env)
+        self.pipeline, self.token_transport = await with_tokens(
+            build_executor(strategy, env), strategy, env, world=world, resolver=self.resolver
+        )
 
     async def close(self) -> None:
         try:
+            if self.token_transport is not None:
+                await self.token_transport.close()
             if self.transport is not None:
                 await self.transport.close()
         finally:

@@ -24,6 +24,9 @@ from harness.runner.progress import ProgressView
 from harness.runner.results import iso, region_capacity, write_json
 from harness.runner.stops import StopMonitor, StopRequested
 from harness.scenario.model import Scenario
+from harness.services.attach import attach_services
+from harness.services.report import services_summary
+from harness.services.tier import ServiceTier
 from harness.telemetry.fleet import FleetStats, windows_from_faults
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
@@ -79,6 +82,7 @@ async def run_scenario(
     started_wall = time.time()
     stats = RunStats()
     worlds: dict[str, World] = {}
+    tiers: dict[str, ServiceTier] = {}
     clients: list[StrategyClient] = []
     fleets: dict[str, FleetStats] = {}
     injectors: dict[str, FaultInjector] = {}
@@ -93,8 +97,11 @@ async def run_scenario(
         shared = scenario.run.isolation == "shared"
         for name, _ in strategies if not shared else [("shared", None)]:
             worlds[name] = World(scenario, bus=bus, owner=name)
-        for world in worlds.values():
+        for owner, world in worlds.items():
             await world.start()
+            tier = await attach_services(world, clock=clock, seed=scenario.seed)
+            if tier is not None:
+                tiers[owner] = tier
 
         registry = CollectorRegistry()
         telemetry = Telemetry(registry, bus)
@@ -200,6 +207,8 @@ async def run_scenario(
             await injector.revert_all(revert_reason)
         for client in clients:
             await client.close()
+        for tier in tiers.values():
+            await tier.stop()
         for world in worlds.values():
             await world.stop()
         if metrics_server is not None:
@@ -219,6 +228,8 @@ async def run_scenario(
             started_wall,
             ending,
         )
+        if tiers:
+            summary["services"] = services_summary(scenario, tiers, origin)
         write_json(out / "summary.json", summary)
         if series is not None:
             write_json(out / "timeseries.json", series.to_json())

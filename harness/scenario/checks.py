@@ -8,11 +8,18 @@ from collections.abc import Collection, Iterator
 from harness.netguard import is_loopback
 from harness.scenario.fault_spec import (
     DnsAutomationRace,
+    DnsNodata,
+    DnsNxdomain,
+    DnsServfail,
+    DnsSlow,
+    DnsTimeout,
     DnsWrongAddress,
     ReplicationPause,
+    ServiceThrottle,
     Target,
 )
 from harness.scenario.model import RegionSpec, Scenario
+from harness.scenario.service_checks import service_problems, unknown_service
 from harness.scenario.strategy_spec import FailoverBlock, StrategySpec
 
 Path = tuple[str | int, ...]
@@ -29,6 +36,7 @@ def semantic_problems(
         *_timeline(scenario),
         *_phases(scenario),
         *_strategy_references(scenario, known_strategies),
+        *service_problems(scenario, known_strategies),
     ]
 
 
@@ -85,6 +93,8 @@ def _timeline(scenario: Scenario) -> Found:
         region = regions.get(fault.target.region)
         if region is None:
             yield ("timeline", index, "target"), _unknown_region(fault.target.region, regions)
+        elif fault.target.service is not None or isinstance(fault, ServiceThrottle):
+            yield from _service_target(scenario, index, fault)
         else:
             yield from _target(("timeline", index, "target"), fault.target, region)
         if isinstance(fault, DnsWrongAddress) and not _is_ipv4_loopback(fault.address):
@@ -95,6 +105,32 @@ def _timeline(scenario: Scenario) -> Found:
         fix_at = fault.manual_fix_at if isinstance(fault, DnsAutomationRace) else None
         if fix_at is not None and fix_at < fault.at:
             yield ("timeline", index, "manual_fix_at"), "the fix comes before the fault"
+
+
+_SERVICE_DNS_FAULTS = (DnsNodata, DnsNxdomain, DnsServfail, DnsTimeout, DnsSlow)
+
+
+def _service_target(scenario: Scenario, index: int, fault: object) -> Found:
+    target: Target = getattr(fault, "target")  # noqa: B009  (every fault here has one)
+    path: Path = ("timeline", index, "target")
+    if target.service is None:
+        yield (*path, "service"), "service.throttle needs a target service (a lease service)"
+        return
+    if not isinstance(fault, (*_SERVICE_DNS_FAULTS, ServiceThrottle)):
+        kinds = "dns.nodata/nxdomain/servfail/timeout/slow and service.throttle"
+        yield (*path, "service"), f"a service can be the target of {kinds} only"
+        return
+    names = {s.name: s for s in scenario.services}
+    spec = names.get(target.service)
+    if spec is None:
+        yield (*path, "service"), unknown_service(target.service, names)
+    elif target.region not in spec.regions:
+        yield (*path, "region"), f"service {spec.name!r} is not hosted in {target.region}"
+    elif isinstance(fault, ServiceThrottle) and spec.kind != "lease":
+        yield (
+            (*path, "service"),
+            f"service.throttle acts on a lease service; {spec.name!r} is {spec.kind}",
+        )
 
 
 def _target(path: Path, target: Target, region: RegionSpec) -> Found:

@@ -17,6 +17,9 @@ class Target(Spec):
     region: Name
     endpoints: tuple[Annotated[int, Field(ge=0)], ...] | None = None
     az: str | None = None
+    service: Name | None = Field(
+        default=None, description="A service hosted in the region instead of its DynamoDB."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -32,7 +35,7 @@ class Target(Spec):
 
     def label(self) -> str:
         """Low-cardinality label for metrics and journal: region[/az][/endpoints]."""
-        parts = [self.region]
+        parts = [self.region] if self.service is None else [self.service, self.region]
         if self.az:
             parts.append(self.az)
         if self.endpoints is not None:
@@ -152,6 +155,14 @@ class ReplicationPause(_Fault):
     destination: Name | None = None
 
 
+class ServiceThrottle(_RegionFault):
+    """A recovery lever, not a failure: a lease service admits new jobs only while fewer than
+    `max_queue` wait (the throttle by queue size AWS adopted after 2025-10-20)."""
+
+    fault: Literal["service.throttle"]
+    max_queue: int = Field(default=32, ge=1, le=1_000_000)
+
+
 FaultSpec = Annotated[
     DnsNodata
     | DnsNxdomain
@@ -168,6 +179,7 @@ FaultSpec = Annotated[
     | EndpointReset
     | EndpointDown
     | EndpointDrain
-    | ReplicationPause,
+    | ReplicationPause
+    | ServiceThrottle,
     Field(discriminator="fault"),
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from harness.outcomes import Outcome
 from harness.scenario.fault_spec import FaultSpec
+from harness.scenario.service_spec import Services, ServiceSpec
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
 from harness.scenario.types import (
     Deadline,
@@ -66,6 +68,11 @@ class RegionSpec(Spec):
     name: Name
     endpoints: int = Field(default=3, ge=1, le=250)
     rtt: Duration = Field(default=0.001, description="Round trip from the clients' home region.")
+    rtt_jitter: Duration = Field(
+        default=0.0,
+        description="Standard deviation of each one-way trip (normal around rtt/2, folded at 0), "
+        "drawn per attempt: real networks desynchronize clients.",
+    )
     service_time: LatencySpec = LatencySpec(median=0.003, p99=0.02)
     capacity: CapacitySpec = CapacitySpec()
     azs: tuple[str, ...] = Field(default=(), description="Endpoint i lives in azs[i % len(azs)].")
@@ -115,9 +122,32 @@ class SaturationSpec(Spec):
     max_in_flight: int = Field(default=20_000, ge=1)
 
 
+class RampPoint(Spec):
+    at: Duration
+    rate: Rate
+
+
+class BurstSpec(Spec):
+    """`size` requests intended at the same instant (synchronized clients), maybe repeated."""
+
+    at: Duration = 0.0
+    size: int = Field(ge=1, le=100_000)
+    every: Duration | None = Field(default=None, gt=0, description="Repeat period.")
+    count: int = Field(default=1, ge=1, le=100_000, description="How many bursts in all.")
+
+    @model_validator(mode="after")
+    def _period(self) -> BurstSpec:
+        if self.count > 1 and self.every is None:
+            raise ValueError("count > 1 needs `every` (the repeat period)")
+        return self
+
+
 class ClientsSpec(Spec):
     home_region: Name | None = Field(default=None, description="Default: the first region.")
-    rate: Rate = Field(default=100.0, description="Arrivals per second for the whole fleet.")
+    rate: Rate = Field(
+        default=100.0,
+        description="Offered requests per second for the whole fleet (see `ramp`, `hosts`).",
+    )
     hosts: int = Field(
         default=1,
         ge=1,
@@ -130,6 +160,14 @@ class ClientsSpec(Spec):
         ),
     )
     arrival: Literal["constant", "poisson"] = "poisson"
+    ramp: tuple[RampPoint, ...] = Field(
+        default=(),
+        description="The rate over time: linear between points, constant after the last; the "
+        "first point is at 0s. Replaces `rate`.",
+    )
+    bursts: tuple[BurstSpec, ...] = Field(
+        default=(), description="Synchronized bursts on top of the arrivals (rate may be 0)."
+    )
     deadline: Deadline = Field(
         default=3.0,
         description="The caller's deadline for one request, retries included; `none`: the "
@@ -139,6 +177,23 @@ class ClientsSpec(Spec):
     keys: KeysSpec = KeysSpec()
     item_size: int = Field(default=200, ge=0, le=400_000)
     saturation: SaturationSpec = SaturationSpec()
+
+    @field_validator("ramp")
+    @classmethod
+    def _ramp_shape(cls, ramp: tuple[RampPoint, ...]) -> tuple[RampPoint, ...]:
+        # a field validator, so the error points at `ramp`, not at the whole clients section
+        if ramp:
+            if ramp[0].at != 0.0:
+                raise ValueError("the first point must be at 0s")
+            times = [point.at for point in ramp]
+            if any(b <= a for a, b in itertools.pairwise(times)):
+                raise ValueError("point times must increase")
+        return ramp
+
+    @property
+    def peak_rate(self) -> float:
+        """The highest offered rate (bursts aside): what sizing the load generator needs."""
+        return max((point.rate for point in self.ramp), default=self.rate)
 
 
 def _strategy_form(value: Any) -> str:
@@ -207,6 +262,9 @@ class Scenario(Spec):
     dns: DnsSpec = DnsSpec()
     regions: tuple[RegionSpec, ...] = Field(min_length=1, max_length=50)
     replication: ReplicationSpec = ReplicationSpec()
+    services: Services = Field(
+        default=(), description="Dependent services (harness.scenario.service_spec)."
+    )
     clients: ClientsSpec = ClientsSpec()
     strategies: StrategyList = "all"
     run: RunSpec = RunSpec()
@@ -228,6 +286,12 @@ class Scenario(Spec):
     @property
     def region_names(self) -> tuple[str, ...]:
         return tuple(r.name for r in self.regions)
+
+    def service(self, name: str) -> ServiceSpec:
+        for service in self.services:
+            if service.name == name:
+                return service
+        raise KeyError(name)
 
 
 def json_schema() -> dict[str, object]:

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from harness.outcomes import RETRYABLE, Outcome
+from harness.scenario.service_spec import TokenSettings
 from harness.scenario.types import Duration, Name, Probability, Spec
 
 _DEFAULT_RETRYABLE: tuple[Outcome, ...] = tuple(sorted(RETRYABLE))
@@ -197,6 +198,9 @@ class StrategySpec(Spec):
     blocks: tuple[Block, ...] = ()
     dns: DnsSettings = DnsSettings()
     pool: PoolSettings = PoolSettings()
+    tokens: TokenSettings | None = Field(
+        default=None, description="Each request first needs a token from this auth service."
+    )
     source: str = Field(default="", description="Where the defaults come from (citation).")
 
     @field_validator("blocks")

@@ -73,8 +73,10 @@ _C, _G, _H, _S = MetricType.COUNTER, MetricType.GAUGE, MetricType.HISTOGRAM, Met
 REQUESTS = _d("harness_requests_total", _C, "strategy outcome region", "requests", "client",
     "Logical requests finished, by outcome class and the region that served them "
     '("none" if none did).')
-REQUEST_DURATION = _d("harness_request_duration_seconds", _H, "strategy", "seconds", "client",
-    "Request latency measured from the intended send time (no coordinated omission), all outcomes.",
+REQUEST_DURATION = _d("harness_request_duration_seconds", _H, "strategy result", "seconds",
+    "client",
+    "Request latency measured from the intended send time (no coordinated omission); result "
+    '"ok" or "failed", so a fast failure never passes for a fast success.',
     buckets=LATENCY_BUCKETS)
 ATTEMPTS = _d("harness_attempts_total", _C, "strategy region outcome kind", "attempts", "client",
     "Attempts on the wire, by region tried, outcome and kind (first / retry / hedge).")

@@ -203,7 +203,8 @@ class Telemetry:
 
     def _on_request(self, e: RequestFinished) -> None:
         self.requests.inc((e.strategy, e.outcome, e.region_served or NOT_SERVED))
-        self.request_duration.observe((e.strategy,), e.end - e.intended_start)
+        result = "ok" if e.outcome.is_success else "failed"
+        self.request_duration.observe((e.strategy, result), e.end - e.intended_start)
 
     def _on_attempt(self, e: AttemptFinished) -> None:
         kind = "hedge" if e.is_hedge else "retry" if e.is_retry else "first"

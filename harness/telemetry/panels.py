@@ -42,8 +42,8 @@ def sum_rate(d: MetricDef, by: str, **matchers: str) -> str:
     return f"sum by ({by}) ({rate(d, **matchers)})"
 
 
-def quantile(q: float, d: MetricDef, by: str = "strategy") -> str:
-    return f"histogram_quantile({q:g}, sum by ({by}, le) ({rate(d, '_bucket')}))"
+def quantile(q: float, d: MetricDef, by: str = "strategy", **matchers: str) -> str:
+    return f"histogram_quantile({q:g}, sum by ({by}, le) ({rate(d, '_bucket', **matchers)}))"
 
 
 def ratio_or_zero(part: str, whole: str) -> str:

@@ -21,6 +21,8 @@ class StrategyStats:
         self.outcomes: Counter[str] = Counter()
         self.regions_served: Counter[str] = Counter()
         self.latency = LatencyHistogram()
+        # successes only: a request that failed in 0.1 ms must not make the strategy look fast
+        self.latency_ok = LatencyHistogram()
 
     def add(self, event: RequestFinished) -> None:
         self.requests += 1
@@ -28,6 +30,7 @@ class StrategyStats:
         self.outcomes[event.outcome.value] += 1
         if event.outcome.is_success:
             self.ok += 1
+            self.latency_ok.record(event.latency)
         if event.region_served is not None:
             self.regions_served[event.region_served] += 1
             if event.region_served != self.home:
@@ -41,7 +44,8 @@ class StrategyStats:
             "requests": self.requests,
             "ok": self.ok,
             "availability": round(self.ok / self.requests, 6) if self.requests else None,
-            "latency_ms": self.latency.summary_ms(),
+            "latency_ms": self.latency.summary_ms(),  # every request, failed ones included
+            "latency_ok_ms": self.latency_ok.summary_ms(),  # successful requests only
             "attempts": self.attempts,
             "attempts_per_request": round(self.attempts / self.requests, 4)
             if self.requests

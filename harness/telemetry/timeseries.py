@@ -2,6 +2,9 @@
 
 Per-bucket latency uses a compact log-binned histogram (~4 % resolution): a full HDR histogram
 per bucket would cost ~20 KB each. Memory is proportional to buckets × bins, not to requests.
+Successes and failures are binned apart (32-bit counts, so two cost what one 64-bit did): the
+p99 of successes is what a chart of latency during an outage must show, since a strategy that
+fails fast would otherwise look fastest exactly when it serves nothing.
 """
 
 from __future__ import annotations
@@ -47,27 +50,32 @@ class StrategySeries:
         self.ok = array("l", bytes(8 * buckets))
         self.attempts = array("l", bytes(8 * buckets))
         self.region_attempts = {r: array("l", bytes(8 * buckets)) for r in regions}
-        self._latency = [array("l") for _ in range(buckets)]  # allocated lazily per bucket
+        # allocated lazily per bucket
+        self._latency_ok = [array("i") for _ in range(buckets)]
+        self._latency_failed = [array("i") for _ in range(buckets)]
 
     def add(self, index: int, event: RequestFinished) -> None:
         self.requests[index] += 1
-        if event.outcome.is_success:
+        success = event.outcome.is_success
+        if success:
             self.ok[index] += 1
         self.attempts[index] += event.attempts
-        bins = self._latency[index]
+        bins = (self._latency_ok if success else self._latency_failed)[index]
         if not bins:
             bins.extend([0] * _BINS)
         bins[_bin(event.latency)] += 1
 
-    def quantile_ms(self, index: int, q: float) -> float | None:
-        bins = self._latency[index]
-        total = sum(bins)
+    def quantile_ms(self, index: int, q: float, *, ok_only: bool = False) -> float | None:
+        """The q-quantile of latency in bucket `index`: all requests, or successes only."""
+        ok, failed = self._latency_ok[index], self._latency_failed[index]
+        parts = [b for b in ((ok,) if ok_only else (ok, failed)) if b]
+        total = sum(sum(b) for b in parts)
         if total == 0:
             return None
         rank = q * total
         seen = 0
-        for i, count in enumerate(bins):
-            seen += count
+        for i in range(_BINS):
+            seen += sum(b[i] for b in parts)
             if seen >= rank:
                 return round(_bin_value_ms(i), 3)
         return round(_bin_value_ms(_BINS - 1), 3)
@@ -114,6 +122,12 @@ class TimeSeries:
                 "attempts": list(s.attempts),
                 "latency_p50_ms": [s.quantile_ms(i, 0.50) for i in range(self.buckets)],
                 "latency_p99_ms": [s.quantile_ms(i, 0.99) for i in range(self.buckets)],
+                "latency_ok_p50_ms": [
+                    s.quantile_ms(i, 0.50, ok_only=True) for i in range(self.buckets)
+                ],
+                "latency_ok_p99_ms": [
+                    s.quantile_ms(i, 0.99, ok_only=True) for i in range(self.buckets)
+                ],
                 "region_attempts": {r: list(v) for r, v in s.region_attempts.items()},
             }
         return {"bucket": self.bucket, "buckets": self.buckets, "strategies": strategies}

@@ -92,3 +92,15 @@ class ReplicationControl(Protocol):
     def pause(self, source: str | None, destination: str | None) -> int: ...
     def resume(self, handle: int) -> None:
         """Idempotent. Writes queued while paused are then delivered."""
+
+
+class ServiceControl(Protocol):
+    """The world's dependent services (harness.services.tier.ServiceTier), when it has some."""
+
+    def dns_names(self, service: str, region: str) -> tuple[str, ...]:
+        """The names of `service` in `region` (its global name too when region is its home)."""
+
+    def set_throttle(self, service: str, region: str, max_queue: int) -> int:
+        """Admit lease jobs only while fewer than `max_queue` wait; returns a handle."""
+
+    def clear_throttle(self, handle: int) -> None: ...

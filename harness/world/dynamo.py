@@ -1,11 +1,12 @@
 """The subset of DynamoDB's JSON protocol (API 2012-08-10) that the regional endpoints speak.
 
 A request is `POST /` with `X-Amz-Target: DynamoDB_20120810.<Op>` and a JSON body; signatures are
-accepted and ignored. Ops: PutItem, GetItem, DeleteItem, UpdateItem (`SET p = :v, ...` and
-`REMOVE p, ...`, or legacy AttributeUpdates PUT/DELETE), CreateTable, DescribeTable,
-DescribeEndpoints. Tables exist as soon as they are named, except names starting with "missing",
-which answer ResourceNotFoundException (so clients can test that error). A table nobody created
-is keyed by `pk` (plus `sk` when given). Conditional writes are refused (ValidationException).
+accepted and ignored. Ops: GetItem, PutItem, DeleteItem, UpdateItem (dynamo_items: condition,
+update and projection expressions — dynamo_expr), Query, BatchGetItem, BatchWriteItem
+(dynamo_query), CreateTable, DescribeTable, DescribeEndpoints. Anything else answers
+UnknownOperationException, as DynamoDB does. Tables exist as soon as they are named, except names
+starting with "missing", which answer ResourceNotFoundException (so clients can test that error).
+A table nobody created is keyed by `pk` (plus `sk` when given).
 
 Responses carry what botocore checks (`x-amz-crc32` of the body, `x-amzn-RequestId`) plus
 `x-harness-region` and, on reads that return an item, `x-harness-version` (loop time of the write
@@ -15,47 +16,32 @@ that produced it) so clients can detect stale reads.
 from __future__ import annotations
 
 import json
-import re
 import zlib
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
-from harness.world.dynamo_update import UpdateError, Updates, apply_updates, parse_updates
-from harness.world.store import DEFAULT_HASH_KEY, DEFAULT_RANGE_KEY, Item, Key, Record
+from harness.world.dynamo_core import DynamoError, Handler, Items, Result, check_table, validation
+from harness.world.dynamo_items import delete_item, get_item, put_item, update_item
+from harness.world.dynamo_query import batch_get_item, batch_write_item, query
+from harness.world.store import DEFAULT_HASH_KEY
+
+__all__ = [
+    "DynamoError",
+    "body_timeout",
+    "body_too_large",
+    "decode",
+    "execute",
+    "injected",
+    "operation",
+    "respond",
+    "throttled",
+]
 
 TARGET_PREFIX = "DynamoDB_20120810."
 CONTENT_TYPE = "application/x-amz-json-1.0"
-_DYNAMO = "com.amazonaws.dynamodb.v20120810#"
-_CORAL = "com.amazon.coral.service#"
-_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_KEY_TYPES = frozenset({"S", "N", "B"})
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 _DECODE = json.JSONDecoder().decode
-_valid_tables: set[str] = set()  # names already checked: skips the regex on the hot path
-
-
-class DynamoError(Exception):
-    """An error answered in DynamoDB's shape: {"__type": "...#Code", "message": "..."}."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def payload(self) -> dict[str, str]:
-        prefix = (
-            _CORAL
-            if self.code in ("UnknownOperationException", "SerializationException")
-            else _DYNAMO
-        )
-        return {"__type": prefix + self.code, "message": self.message}
-
-
-def validation(message: str) -> DynamoError:
-    return DynamoError("ValidationException", message)
 
 
 def throttled() -> DynamoError:
@@ -82,21 +68,25 @@ def injected(status: int | str) -> DynamoError:
     return DynamoError("InternalServerError", f"injected error {status}", code)
 
 
-class Items(Protocol):
-    """What an op needs from its region: reads, writes (versioned by the region), key schemas."""
+def body_too_large(size: int | None, limit: int) -> DynamoError:
+    """A request body over the endpoint's limit: a request-validation error (the namespace
+    DynamoDB's front end uses for those), with HTTP's own status for it."""
+    told = "" if size is None else f" ({size} bytes)"
+    return DynamoError(
+        "ValidationException",
+        f"Request size{told} exceeded the limit of {limit} bytes",
+        413,
+        namespace="com.amazon.coral.validate#",
+    )
 
-    def read(self, table: str, key: Key) -> Record | None: ...
-    def write(self, table: str, key: Key, item: Item | None) -> Record | None:
-        """Store `item` (None deletes); returns the record it replaced, if any."""
 
-    def declared_key(self, table: str) -> tuple[str, ...] | None: ...
-    def create_table(self, table: str, key_names: tuple[str, ...]) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    payload: dict[str, Any]
-    version: float | None = None  # write timestamp of the item a read returned
+def body_timeout(seconds: float) -> DynamoError:
+    return DynamoError(
+        "RequestTimeoutException",
+        f"Your request body was not received within {seconds:g} seconds",
+        408,
+        namespace="com.amazon.coral.service#",
+    )
 
 
 def operation(target: str | None) -> str:
@@ -110,6 +100,8 @@ def decode(body: bytes) -> dict[str, Any]:
         request = _DECODE(body.decode() if body else "{}")
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
         raise DynamoError("SerializationException", f"body is not JSON: {exc}") from None
+    except RecursionError:  # nested deeper than the decoder's stack: no item can be
+        raise DynamoError("SerializationException", "body is nested too deeply") from None
     if not isinstance(request, dict):
         raise DynamoError("SerializationException", "body must be a JSON object")
     return request
@@ -119,78 +111,14 @@ def execute(op: str, request: dict[str, Any], items: Items, *, region: str, addr
     """Run one op against `items`. Raises DynamoError for anything DynamoDB would refuse."""
     if op == "DescribeEndpoints":
         return Result({"Endpoints": [{"Address": address, "CachePeriodInMinutes": 1440}]})
+    if op == "BatchGetItem":
+        return batch_get_item(request, items)
+    if op == "BatchWriteItem":
+        return batch_write_item(request, items)
     handler = _OPS.get(op)
     if handler is None:
         raise DynamoError("UnknownOperationException", f"unsupported operation {op!r}")
-    table = request.get("TableName")
-    if not isinstance(table, str):
-        raise validation(f"TableName {table!r} must be 3-255 characters of [A-Za-z0-9_.-]")
-    if table not in _valid_tables:
-        if not _TABLE_NAME.match(table):
-            raise validation(f"TableName {table!r} must be 3-255 characters of [A-Za-z0-9_.-]")
-        if len(_valid_tables) < 1024:
-            _valid_tables.add(table)
-    if table.startswith("missing"):
-        raise DynamoError(
-            "ResourceNotFoundException", f"Requested resource not found: Table: {table} not found"
-        )
-    if "ConditionExpression" in request or "Expected" in request:
-        raise validation("conditional writes are not supported by this endpoint")
-    return handler(table, request, items, region)
-
-
-# ---- items -------------------------------------------------------------------------------------
-
-
-def _get_item(table: str, request: dict[str, Any], items: Items, region: str) -> Result:
-    record = items.read(table, _key_from_map(table, request.get("Key"), items))
-    if record is None or record.item is None:
-        return Result({})
-    return Result({"Item": record.item}, record.timestamp)
-
-
-def _put_item(table: str, request: dict[str, Any], items: Items, region: str) -> Result:
-    item = request.get("Item")
-    if not isinstance(item, dict):
-        raise validation("Item must be a map of attribute values")
-    for value in item.values():
-        _check_value(value)
-    returns = _return_values(request, ("NONE", "ALL_OLD"))
-    previous = items.write(table, _key_from_item(table, item, items), item)
-    return Result(_old_attributes(previous) if returns == "ALL_OLD" else {})
-
-
-def _delete_item(table: str, request: dict[str, Any], items: Items, region: str) -> Result:
-    returns = _return_values(request, ("NONE", "ALL_OLD"))
-    previous = items.write(table, _key_from_map(table, request.get("Key"), items), None)
-    return Result(_old_attributes(previous) if returns == "ALL_OLD" else {})
-
-
-def _update_item(table: str, request: dict[str, Any], items: Items, region: str) -> Result:
-    key = _key_from_map(table, request.get("Key"), items)
-    returns = _return_values(request, ("NONE", "ALL_OLD", "ALL_NEW", "UPDATED_OLD", "UPDATED_NEW"))
-    try:
-        updates: Updates = parse_updates(request)
-    except UpdateError as exc:
-        raise validation(str(exc)) from None
-    key_names = {name for name, _, _ in key}
-    for name, _ in updates:
-        if name in key_names:
-            raise validation(f"Cannot update attribute {name}. This attribute is part of the key")
-    current = items.read(table, key)
-    old = current.item if current is not None and current.item is not None else None
-    base = old if old is not None else {name: {kind: value} for name, kind, value in key}
-    new = apply_updates(base, updates)
-    items.write(table, key, new)
-    changed = {name for name, _ in updates}
-    chosen: Item | None = {
-        "NONE": None,
-        "ALL_OLD": old,
-        "ALL_NEW": new,
-        "UPDATED_OLD": {k: v for k, v in (old or {}).items() if k in changed},
-        "UPDATED_NEW": {k: v for k, v in new.items() if k in changed},
-    }[returns]
-    return Result({"Attributes": chosen} if chosen else {})
+    return handler(check_table(request.get("TableName")), request, items, region)
 
 
 # ---- tables ------------------------------------------------------------------------------------
@@ -229,76 +157,15 @@ def _describe(table: str, names: tuple[str, ...], region: str) -> dict[str, Any]
     }
 
 
-_OPS = {
-    "GetItem": _get_item,
-    "PutItem": _put_item,
-    "DeleteItem": _delete_item,
-    "UpdateItem": _update_item,
+_OPS: dict[str, Handler] = {
+    "GetItem": get_item,
+    "PutItem": put_item,
+    "DeleteItem": delete_item,
+    "UpdateItem": update_item,
+    "Query": query,
     "CreateTable": _create_table,
     "DescribeTable": _describe_table,
 }
-
-
-# ---- keys and values ---------------------------------------------------------------------------
-
-
-def _key_from_map(table: str, key_map: object, items: Items) -> Key:
-    if not isinstance(key_map, dict) or not key_map:
-        raise validation("The provided key element does not match the schema")
-    _check_key_names(table, set(key_map), items)
-    return tuple(sorted(_key_part(name, value) for name, value in key_map.items()))
-
-
-def _key_from_item(table: str, item: Item, items: Items) -> Key:
-    names = items.declared_key(table)
-    if names is None:
-        names = (
-            (DEFAULT_HASH_KEY, DEFAULT_RANGE_KEY)
-            if DEFAULT_RANGE_KEY in item
-            else (DEFAULT_HASH_KEY,)
-        )
-    for name in names:
-        if name not in item:
-            raise validation(
-                f"One or more parameter values were invalid: Missing the key {name} in the item"
-            )
-    return tuple(sorted(_key_part(name, item[name]) for name in names))
-
-
-def _check_key_names(table: str, names: set[str], items: Items) -> None:
-    declared = items.declared_key(table)
-    if declared is not None:
-        ok = names == set(declared)
-    else:
-        ok = DEFAULT_HASH_KEY in names and names <= {DEFAULT_HASH_KEY, DEFAULT_RANGE_KEY}
-    if not ok:
-        raise validation("The provided key element does not match the schema")
-
-
-def _key_part(name: str, value: object) -> tuple[str, str, str]:
-    if isinstance(value, dict) and len(value) == 1:
-        ((kind, raw),) = value.items()
-        if kind in _KEY_TYPES and isinstance(raw, str) and raw:
-            return (name, kind, raw)
-    raise validation(f"key attribute {name} must be a non-empty S, N or B value, got {value!r}")
-
-
-def _check_value(value: object) -> None:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise validation(f"not a DynamoDB attribute value: {value!r}")
-
-
-def _return_values(request: dict[str, Any], allowed: tuple[str, ...]) -> str:
-    returns = request.get("ReturnValues", "NONE")
-    if returns not in allowed:
-        raise validation(f"ReturnValues {returns!r} is not one of {', '.join(allowed)}")
-    return str(returns)
-
-
-def _old_attributes(previous: Record | None) -> dict[str, Any]:
-    if previous is None or previous.item is None:
-        return {}
-    return {"Attributes": previous.item}
 
 
 # ---- responses ---------------------------------------------------------------------------------

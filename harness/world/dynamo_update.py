@@ -1,116 +1,61 @@
-"""UpdateItem's update, in the two forms DynamoDB accepts, reduced to (attribute, value|None) pairs.
+"""UpdateItem's update, in the two forms DynamoDB accepts, reduced to update actions.
 
-Supported: `UpdateExpression` with `SET p = :v, ...` and `REMOVE p, ...` clauses, where p is a
-top-level attribute name or a `#name` token from ExpressionAttributeNames and :v a token from
-ExpressionAttributeValues (DynamoDB calls both substitution tokens); and legacy
-`AttributeUpdates` with Action PUT or DELETE. Nested paths,
-functions (if_not_exists, list_append), arithmetic, ADD and DELETE clauses are refused with a
-ValidationException that says so (dynamo.py turns UpdateError into one).
+`UpdateExpression` (SET, REMOVE, ADD, DELETE; `SET a = a + :x`, `if_not_exists`, `list_append`)
+is parsed by dynamo_expr; legacy `AttributeUpdates` (Action PUT, DELETE, ADD) maps onto the same
+actions. Values are computed from the item as it was before the update, as DynamoDB does.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from harness.world.store import Item
+from harness.world.dynamo_expr import ExpressionError, Expressions, UpdateAction
 
-Updates = tuple[tuple[str, Any | None], ...]  # (attribute, new value) ; None removes it
-
-_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+Updates = tuple[UpdateAction, ...]
 
 
 class UpdateError(ValueError):
-    """The update cannot be understood; the message is DynamoDB's (or says what is supported)."""
+    """The update cannot be understood; the message is DynamoDB's."""
 
 
-_SUPPORTED = "this endpoint supports `SET name = :value, ...` and `REMOVE name, ...`"
-
-
-def parse_updates(request: dict[str, Any]) -> Updates:
+def parse_updates(request: dict[str, Any], expressions: Expressions) -> Updates:
     expression = request.get("UpdateExpression")
     legacy = request.get("AttributeUpdates")
     if expression is not None and legacy is not None:
-        raise UpdateError("Can not use both expression and non-expression parameters")
+        raise UpdateError(
+            "Can not use both expression and non-expression parameters in the same request: "
+            "Non-expression parameters: {AttributeUpdates} Expression parameters: "
+            "{UpdateExpression}"
+        )
     if legacy is not None:
         return _legacy(legacy)
-    if not isinstance(expression, str) or not expression.strip():
-        raise UpdateError("UpdateExpression or AttributeUpdates is required")
-    names = request.get("ExpressionAttributeNames") or {}
-    values = request.get("ExpressionAttributeValues") or {}
-    parts = _CLAUSE.split(expression)
-    if parts[0].strip():
-        raise UpdateError(f"Invalid UpdateExpression {expression!r}: {_SUPPORTED}")
-    updates: list[tuple[str, Any | None]] = []
-    seen: set[str] = set()
-    for keyword, body in zip(parts[1::2], parts[2::2], strict=True):
-        clause = keyword.upper()
-        if clause not in ("SET", "REMOVE") or clause in seen:
-            raise UpdateError(f"Invalid UpdateExpression {expression!r}: {_SUPPORTED}")
-        seen.add(clause)
-        for action in body.split(","):
-            if clause == "SET":
-                path, equals, value = action.partition("=")
-                if not equals:
-                    raise UpdateError(f"Invalid UpdateExpression {expression!r}: {_SUPPORTED}")
-                updates.append((_path(path, names), _value(value, values, expression)))
-            else:
-                updates.append((_path(action, names), None))
-    return tuple(updates)
-
-
-def apply_updates(item: Item, updates: Updates) -> Item:
-    new = dict(item)
-    for name, value in updates:
-        if value is None:
-            new.pop(name, None)
-        else:
-            new[name] = value
-    return new
-
-
-def _path(text: str, names: dict[str, str]) -> str:
-    token = text.strip()
-    if token.startswith("#"):
-        if token not in names:
-            raise UpdateError(
-                "An expression attribute name used in the document path is not defined; "
-                f"attribute name: {token}"
-            )
-        return str(names[token])
-    if not _NAME.match(token):
-        raise UpdateError(f"Invalid UpdateExpression path {token!r}: {_SUPPORTED}")
-    return token
-
-
-def _value(text: str, values: dict[str, Any], expression: str) -> Any:
-    token = text.strip()
-    if not token.startswith(":") or not _NAME.match(token[1:]):
-        raise UpdateError(f"Invalid UpdateExpression {expression!r}: {_SUPPORTED}")
-    if token not in values:
-        raise UpdateError(
-            "An expression attribute value used in expression is not defined; "
-            f"attribute value: {token}"
-        )
-    value = values[token]
-    if not isinstance(value, dict) or len(value) != 1:
-        raise UpdateError(f"not a DynamoDB attribute value: {value!r}")
-    return value
+    if expression is None:
+        return ()  # DynamoDB accepts an UpdateItem without changes (it creates the item)
+    try:
+        return expressions.update(expression)
+    except ExpressionError as exc:
+        raise UpdateError(str(exc)) from None
 
 
 def _legacy(updates: object) -> Updates:
     if not isinstance(updates, dict):
         raise UpdateError("AttributeUpdates must be a map")
-    out: list[tuple[str, Any | None]] = []
+    out: list[UpdateAction] = []
     for name, change in updates.items():
         action = change.get("Action", "PUT") if isinstance(change, dict) else None
-        if action == "DELETE":
-            out.append((str(name), None))
-        elif action == "PUT" and isinstance(change, dict) and isinstance(change.get("Value"), dict):
-            out.append((str(name), change["Value"]))
+        value = change.get("Value") if isinstance(change, dict) else None
+        if action == "DELETE" and value is None:
+            out.append(UpdateAction("REMOVE", (str(name),)))
+        elif action in ("PUT", "ADD", "DELETE") and isinstance(value, dict):
+            clause = "SET" if action == "PUT" else action
+            out.append(UpdateAction(clause, (str(name),), _constant(value)))
         else:
             raise UpdateError(
-                f"AttributeUpdates {name!r}: only PUT with a Value, or DELETE, is supported"
+                f"One or more parameter values were invalid: Action {action!r} for {name!r} "
+                "needs a Value"
             )
     return tuple(out)
+
+
+def _constant(value: dict[str, Any]) -> Any:
+    return lambda item: value

@@ -34,6 +34,7 @@ from aiohttp import web
 
 from harness.errors import AddressError
 from harness.scenario.model import ServerConnectionsSpec
+from harness.world.ratelog import quiet_accept_errors
 
 _PORT_TRIES = 5
 
@@ -152,6 +153,7 @@ class Listeners:
             access_log=None,
             keepalive_timeout=2 * self._lifetime.idle_timeout + 1.0,  # backstop; see module doc
         )
+        quiet_accept_errors(asyncio.get_running_loop())
         tries = _PORT_TRIES if port == 0 else 1
         for attempt in range(tries):
             self.port = port
@@ -324,6 +326,11 @@ class Listeners:
                 await response.write_eof()
             except ConnectionError:
                 pass
+            if not request.content.is_eof():
+                # Answered before its body was read (too large, too slow): close now, rather
+                # than let aiohttp read and discard the rest for its 10 s lingering time.
+                conn.closing = True
+                request.protocol.force_close()
             return response
         finally:
             conn.active -= 1

@@ -5,6 +5,7 @@ A request's life, all on the loop clock:
     rtt/2  ->  response
 Half the round trip is spent before admission and half after service, so the latency a client
 sees is rtt + queueing + service time, and the queue holds only work that has reached the server.
+With `rtt_jitter`, each half is drawn per trip (network.py): real networks desynchronize clients.
 Faults (EndpointOverride) are drawn once per request, in the order they were added: reset and
 blackhole act first (the request never reaches capacity), injected errors answer after the first
 half of the rtt without using capacity, throttle cuts apply at admission.
@@ -25,8 +26,18 @@ from harness.netguard import require_loopback
 from harness.scenario.model import RegionSpec
 from harness.world.capacity import Admission, Capacity
 from harness.world.control import EndpointOverride
-from harness.world.dynamo import DynamoError, decode, execute, operation, respond, throttled
+from harness.world.dynamo import (
+    DynamoError,
+    body_timeout,
+    body_too_large,
+    decode,
+    execute,
+    operation,
+    respond,
+    throttled,
+)
 from harness.world.endpoint import Connection, Listeners
+from harness.world.network import OneWayDelay
 from harness.world.overrides import NOTHING, Overrides
 from harness.world.replication import Replicator
 from harness.world.stats import RegionStats
@@ -83,7 +94,12 @@ class Region:
             refuse=self._overrides.refuse,
             rng=random.Random(rng.getrandbits(64)),
         )
-        self._half_rtt = spec.rtt / 2
+        self._one_way = OneWayDelay(
+            spec.rtt,
+            spec.rtt_jitter,
+            # drawn only when used, so regions without jitter keep their random streams
+            random.Random(rng.getrandbits(64)) if spec.rtt_jitter > 0 else None,
+        ).sample
         self._running = False
         self._requests = 0
         self._served = 0
@@ -186,7 +202,16 @@ class Region:
     ) -> web.StreamResponse | None:
         self._requests += 1
         request_id = f"{self.name}-{self._requests:010d}"
-        body = await request.read()
+        try:
+            body = await _read_body(request)
+        except DynamoError as error:
+            # Answered at once, before any fault or capacity: the front end refuses it. The
+            # connection is closed after it: what is left of the body cannot be trusted.
+            response = respond(
+                error.status, error.payload(), region=self.name, request_id=request_id
+            )
+            response.force_close()
+            return response
         fired = self._overrides.fire(conn.endpoint) if self._overrides else NOTHING
         if fired.reset:
             conn.reset()
@@ -195,7 +220,7 @@ class Region:
             await conn.wait_lost()  # or until stop() cancels us
             self._abandoned += 1
             return None
-        delay = self._half_rtt + fired.delay
+        delay = self._one_way() + fired.delay
         if delay > 0:
             await asyncio.sleep(delay)
         version: float | None = None
@@ -214,8 +239,9 @@ class Region:
         except _Abandoned:
             self._abandoned += 1
             return None
-        if self._half_rtt > 0:
-            await asyncio.sleep(self._half_rtt)
+        back = self._one_way()
+        if back > 0:
+            await asyncio.sleep(back)
         if conn.lost:
             self._abandoned += 1
             return None
@@ -244,6 +270,23 @@ class Region:
         finally:
             self.capacity.release()
         return 200, result.payload, result.version
+
+
+MAX_BODY_BYTES = 1024 * 1024  # aiohttp's client_max_size: bounds the memory one request holds
+BODY_TIMEOUT = 10.0  # seconds (loop clock) for a request's body to arrive once its headers have
+
+
+async def _read_body(request: web.BaseRequest) -> bytes:
+    declared = request.content_length
+    if declared is not None and declared > MAX_BODY_BYTES:
+        raise body_too_large(declared, MAX_BODY_BYTES)  # refused unread
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            return await request.read()
+    except TimeoutError:
+        raise body_timeout(BODY_TIMEOUT) from None
+    except web.HTTPRequestEntityTooLarge:  # chunked: no length declared, over the limit read
+        raise body_too_large(None, MAX_BODY_BYTES) from None
 
 
 class _Abandoned(Exception):
@@ -275,6 +318,9 @@ class _RegionItems:
         if self._replicator is not None:
             self._replicator.on_write(self._region, table, key, record)
         return other
+
+    def keys_with(self, table: str, part: tuple[str, str, str]) -> list[Key]:
+        return self._store.keys_with(table, part)
 
     def declared_key(self, table: str) -> tuple[str, ...] | None:
         return self._store.declared_key(table)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class DnsQueryCount:
     name: str  # the query name, lower-case, no trailing dot; "other" for names outside the zone
     qtype: str  # "A", "AAAA", "SOA", "NS", ... ; "other" for rare types
-    rcode: str  # "NOERROR" | "NXDOMAIN" | "SERVFAIL" | "REFUSED" | "FORMERR" | "DROPPED"
+    rcode: str  # NOERROR NXDOMAIN SERVFAIL REFUSED FORMERR NOTIMP BADVERS DROPPED
     count: int
 
 

@@ -58,6 +58,8 @@ class Store:
         self.region = region
         self._tables: dict[str, dict[Key, Record]] = {}
         self._schemas: dict[str, tuple[str, ...]] = {}
+        # table -> key part -> keys holding it: Query reads one hash key's items, not the table
+        self._parts: dict[str, dict[tuple[str, str, str], list[Key]]] = {}
 
     def get(self, table: str, key: Key) -> Record | None:
         """The newest record (possibly a tombstone), or None if the key was never written here."""
@@ -73,8 +75,16 @@ class Store:
         current = rows.get(key)
         if current is not None and current.version >= record.version:
             return False, current
+        if key not in rows:
+            parts = self._parts.setdefault(table, {})
+            for part in key:
+                parts.setdefault(part, []).append(key)
         rows[key] = record
         return True, current
+
+    def keys_with(self, table: str, part: tuple[str, str, str]) -> list[Key]:
+        """Keys ever written in `table` that hold `part` (tombstones included)."""
+        return list(self._parts.get(table, {}).get(part, ()))
 
     def items(self, table: str) -> int:
         """Live items (tombstones excluded) in `table`."""

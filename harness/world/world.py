@@ -13,7 +13,7 @@ from harness.events import EventBus
 from harness.scenario.model import Scenario
 from harness.world.addressing import region_addresses
 from harness.world.automation import DnsAutomation
-from harness.world.control import ReplicationControl, ZoneControl
+from harness.world.control import ReplicationControl, ServiceControl, ZoneControl
 from harness.world.dns.server import DnsServer
 from harness.world.dns.zone import Zone
 from harness.world.region import Region
@@ -62,6 +62,8 @@ class World:
             for spec in scenario.regions
         }
         self.automation = self._automation() if dns.automation.enabled else None
+        # Dependent services, attached by harness.services.attach_services after start.
+        self.services: ServiceControl | None = None
         self._background = contextlib.AsyncExitStack()
         self.http_port = 0
         self._started = False
@@ -95,6 +97,16 @@ class World:
 
     def region(self, name: str) -> Region:
         return self.regions[name]
+
+    def target_dns_names(self, region: str, service: str | None = None) -> tuple[str, ...]:
+        """The names a DNS fault on `region` (or on `service` hosted there) acts on."""
+        if service is None:
+            return (self.dns_name(region),)
+        if self.services is None:
+            from harness.faults.base import FaultError
+
+            raise FaultError(f"no service {service!r} in this world")
+        return self.services.dns_names(service, region)
 
     @property
     def zone_control(self) -> ZoneControl:

@@ -20,11 +20,14 @@ from harness.errors import AddressError
 from harness.netguard import require_loopback
 from harness.world.dns import answers
 from harness.world.dns.zone import Verdict, Zone
+from harness.world.ratelog import RateLimitedLog, quiet_accept_errors
 from harness.world.stats import DnsQueryCount
 
 log = logging.getLogger(__name__)
 
-_BIND_ATTEMPTS = 5
+_BIND_ATTEMPTS = 20
+TCP_CONNECTION_LIMIT = 128  # concurrent DNS-over-TCP connections (BIND's tcp-clients: 150)
+TCP_IDLE_TIMEOUT = 10.0  # seconds (loop clock) a TCP connection may wait for its next query
 _CACHE_LIMIT = 4096
 K = TypeVar("K")
 V = TypeVar("V")
@@ -52,6 +55,7 @@ class DnsServer:
         self._questions: dict[bytes, answers.Question] = {}
         self._answers: dict[tuple[bytes, bool, Verdict, tuple[str, ...]], tuple[bytes, str]] = {}
         self._answers_serial = -1
+        self._ratelog = RateLimitedLog(log)
 
     @property
     def host(self) -> str:
@@ -69,21 +73,29 @@ class DnsServer:
     # ---- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Bind TCP first, then UDP on the same port. The kernel picks a TCP port free of every
+        TCP conflict (TIME_WAIT sockets included), which a port picked for UDP is not: on a busy
+        machine, thousands of TIME_WAIT ports make "UDP first" fail. If the UDP port turns out
+        taken, a fresh pair is tried (a bounded number of times)."""
         if self._udp is not None:
             return
         loop = asyncio.get_running_loop()
+        quiet_accept_errors(loop)
         attempts = _BIND_ATTEMPTS if self._requested_port == 0 else 1
         for attempt in range(1, attempts + 1):
-            udp = await self._bind_udp(loop, self._requested_port)
-            port: int = udp.get_extra_info("sockname")[1]
+            tcp = await self._bind_tcp(self._requested_port)
+            port = int(tcp.sockets[0].getsockname()[1])
             try:
-                self._tcp = await asyncio.start_server(self._on_tcp_connection, self._host, port)
-            except OSError as exc:
-                await self._close_udp()
+                await self._bind_udp(loop, port)
+            except AddressError:
+                tcp.close()
+                await tcp.wait_closed()
                 if attempt == attempts:
-                    raise AddressError(_bind_message(self._host, port, "tcp", exc)) from exc
+                    raise
                 continue
+            self._tcp = tcp
             self._port = port
+            self.zone.serve_from(self._host)
             log.debug("DNS server for %s on %s:%d", self.zone.origin, self._host, port)
             return
 
@@ -132,9 +144,15 @@ class DnsServer:
 
     # ---- transports ----------------------------------------------------------------------------
 
-    async def _bind_udp(
-        self, loop: asyncio.AbstractEventLoop, port: int
-    ) -> asyncio.DatagramTransport:
+    async def _bind_tcp(self, port: int) -> asyncio.Server:
+        try:
+            return await asyncio.start_server(
+                self._on_tcp_connection, self._host, port, reuse_address=True
+            )
+        except OSError as exc:
+            raise AddressError(_bind_message(self._host, port, "tcp", exc)) from exc
+
+    async def _bind_udp(self, loop: asyncio.AbstractEventLoop, port: int) -> None:
         self._udp_closed = loop.create_future()
         try:
             transport, _ = await loop.create_datagram_endpoint(
@@ -144,7 +162,6 @@ class DnsServer:
             self._udp_closed = None
             raise AddressError(_bind_message(self._host, port, "udp", exc)) from exc
         self._udp = transport
-        return transport
 
     async def _close_udp(self) -> None:
         if self._udp is None:
@@ -172,14 +189,27 @@ class DnsServer:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         # A plain callback, not a coroutine: the connection task is ours, so stop() can cancel it.
+        if len(self._writers) >= TCP_CONNECTION_LIMIT:
+            # Over the cap (BIND's tcp-clients): close at once rather than let held connections
+            # use up the process's file descriptors, which would also stop HTTP accepting.
+            self._ratelog.log(
+                "tcp-limit",
+                "DNS server: %d TCP connections open, closing new ones",
+                TCP_CONNECTION_LIMIT,
+            )
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
         self._spawn(self._serve_tcp(reader, writer))
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
         try:
             while True:
-                head = await reader.readexactly(2)
-                data = await reader.readexactly(int.from_bytes(head, "big"))
+                # RFC 7766 §6.2.3: the server closes connections idle (or sending a message
+                # too slowly) for too long; one deadline covers the length and the message.
+                async with asyncio.timeout(TCP_IDLE_TIMEOUT):
+                    head = await reader.readexactly(2)
+                    data = await reader.readexactly(int.from_bytes(head, "big"))
                 response, delay = self.respond(data, udp=False)
                 if response is None:
                     continue
@@ -187,8 +217,8 @@ class DnsServer:
                     await asyncio.sleep(delay)
                 writer.write(len(response).to_bytes(2, "big") + response)
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the client closed the connection
+        except (asyncio.IncompleteReadError, ConnectionError, TimeoutError):
+            pass  # the client closed the connection, or left it idle too long
         finally:
             self._writers.discard(writer)
             writer.close()
@@ -201,7 +231,7 @@ class DnsServer:
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.error("DNS server task failed", exc_info=task.exception())
+            self._ratelog.log("task", "DNS server task failed: %r", task.exception())
 
     # ---- answering -----------------------------------------------------------------------------
 
@@ -211,6 +241,14 @@ class DnsServer:
         Hot path: answers are cached by the query's bytes after its ID (and the zone serial and
         override verdict), so a repeated query costs two dict lookups instead of a dnslib parse.
         """
+        try:
+            return self._respond(data, udp)
+        except Exception as exc:  # a bug must cost one SERVFAIL and one line, not the server
+            self._ratelog.log("respond", "DNS server could not answer a query: %r", exc)
+            self._count("other", "other", "SERVFAIL")
+            return answers.servfail(data), 0.0
+
+    def _respond(self, data: bytes, udp: bool) -> Reply:
         body = data[2:]
         question = self._questions.get(body)
         if question is None:
@@ -223,7 +261,7 @@ class DnsServer:
             _bounded_put(self._questions, body, question)
         zone = self.zone
         name = question.name
-        if not zone.contains(name):
+        if answers.refused(zone, question):
             self._count("other", question.qtype_label, "REFUSED")
             return answers.refuse(question, udp=udp), 0.0
         label = name if zone.tracked(name) else "other"

@@ -93,6 +93,7 @@ class Zone:
         self.ttl = round(ttl)
         self.negative_ttl = round(negative_ttl)
         self.ns = f"ns1.{self.origin}"
+        self.ns_addresses: tuple[str, ...] = ()  # where `ns` answers: set by serve_from()
         self.serial = 1
         self._suffix = "." + self.origin
         self._bus = bus
@@ -117,6 +118,8 @@ class Zone:
             return found
         if name == self.origin or name in self._nonterminals:
             return ()
+        if name == self.ns and self.ns_addresses:
+            return self.ns_addresses  # the zone's own name server (the NS target) resolves
         return None
 
     def tracked(self, name: str) -> bool:
@@ -156,6 +159,11 @@ class Zone:
             minimum=self.negative_ttl,
             ttl=self.negative_ttl,
         )
+
+    def serve_from(self, address: str) -> None:
+        """The address the zone's name server listens on: `ns` answers it (a record set with
+        set_addresses for that name wins). Not a change of the zone's data: no serial bump."""
+        self.ns_addresses = _check_addresses((address,))
 
     # ---- ZoneControl ---------------------------------------------------------------------------
 
