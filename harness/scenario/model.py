@@ -149,7 +149,7 @@ class ClientsSpec(Spec):
         description="Offered requests per second for the whole fleet (see `ramp`, `hosts`).",
     )
     hosts: int = Field(
-        default=1,
+        default=16,  # measured: docs/fleets.md
         ge=1,
         le=256,
         description=(
