@@ -290,6 +290,32 @@ def test_prometheus_shows_hosts_and_hosts_failing_without_a_host_label() -> None
     )
 
 
+def test_per_client_gauges_combine_the_fleets_hosts() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from harness.events import BreakerStateChanged, HostBus, RateLimiterChanged, TokensChanged
+    from harness.telemetry.metrics import Telemetry
+
+    registry, bus = CollectorRegistry(), EventBus()
+    Telemetry(registry, bus)
+    host0, host1 = HostBus(bus, 0), HostBus(bus, 1)
+    host0.emit(TokensChanged("s", "quota", 495.0))
+    host1.emit(TokensChanged("s", "quota", 480.0))
+    host0.emit(TokensChanged("s", "quota", 500.0))
+    host1.emit(BreakerStateChanged("s", "us-east-1", "open"))
+    host0.emit(BreakerStateChanged("s", "us-east-1", "closed"))
+    host0.emit(RateLimiterChanged("s", 12.0))
+    host1.emit(RateLimiterChanged("s", 30.0))
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, {"strategy": "s", **labels})
+
+    assert value("harness_retry_tokens", gate="quota") == 480.0  # the most depleted host
+    assert value("harness_breaker_state", region="us-east-1") == 2.0  # open on one host
+    assert value("harness_breaker_transitions_total", region="us-east-1", state="open") == 1
+    assert value("harness_rate_limiter_requests_per_second") == 12.0
+
+
 def test_hosts_flag_overrides_the_scenario_and_bad_values_are_one_line(tmp_path: Path) -> None:
     from clitools import harness, small_scenario
 

@@ -15,9 +15,10 @@ from prometheus_client import CollectorRegistry
 from telemetry_stream import STRATEGIES, FakeWorld, generator_stats, one_of_each, tick
 
 from harness.errors import HarnessError
-from harness.events import EventBus
+from harness.events import EventBus, RequestFinished
 from harness.telemetry.dashboards import all_dashboards
 from harness.telemetry.dashcheck import check_dashboards_against
+from harness.telemetry.fleet import FleetStats
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.prometheus import Prometheus, PrometheusApi, PrometheusError
 from harness.telemetry.server import serving
@@ -48,6 +49,9 @@ async def test_every_panel_expression_returns_data() -> None:
         one_of_each(bus, strategy)
         telemetry.add_world_source(strategy, world)
         telemetry.add_generator_source(strategy, generator_stats)
+        fleet = FleetStats(4, origin=loop.time(), duration=60.0)
+        telemetry.add_fleet_source(strategy, fleet)
+        bus.subscribe(RequestFinished, fleet.add)
     telemetry.start_run(loop.time)
     stop = asyncio.Event()
     dashboards = list(all_dashboards().values())

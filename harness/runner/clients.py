@@ -25,7 +25,7 @@ from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
 from harness.clock import Clock
 from harness.errors import StrategyError
-from harness.events import EventBus, RequestFinished
+from harness.events import EventBus, HostBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
@@ -120,7 +120,7 @@ class _Host:
         env = ClientEnv(
             transport=self.transport,
             clock=owner.clock,
-            bus=owner.bus,
+            bus=HostBus(owner.bus, self.index),
             rng=random.Random(f"{owner.seed}:{owner.name}{salt}:policies"),
             home=owner.scenario.home_region,
             regions=regions_by_distance(owner.scenario),

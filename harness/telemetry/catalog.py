@@ -94,14 +94,15 @@ FAILOVERS = _d("harness_failovers_total", _C, "strategy source region", "events"
 FAILBACKS = _d("harness_failbacks_total", _C, "strategy region", "events", "client",
     "Failbacks to the home region `region`.")
 BREAKER_STATE = _d("harness_breaker_state", _G, "strategy region", "1", "client",
-    "Circuit-breaker state: 0 closed, 1 half-open, 2 open.")
+    "Circuit-breaker state: 0 closed, 1 half-open, 2 open; the worst of the fleet's hosts.")
 BREAKER_TRANSITIONS = _d("harness_breaker_transitions_total", _C, "strategy region state", "events",
     "client", "Circuit-breaker transitions, by the state entered (catches flaps between scrapes).")
 TOKENS = _d("harness_retry_tokens", _G, "strategy gate", "tokens", "client",
-    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget.")
+    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget; "
+    "the fewest of the fleet's hosts.")
 RATE_LIMIT = _d("harness_rate_limiter_requests_per_second", _G, "strategy", "requests/s", "client",
     "Rate the client-side limiter lets through (no sample until the first throttling error "
-    "enables it, as in botocore adaptive mode).")
+    "enables it, as in botocore adaptive mode); the lowest of the fleet's hosts.")
 DNS_LOOKUPS = _d("harness_client_dns_lookups_total", _C, "strategy result source", "lookups",
     "client", "Client name resolutions by result (ok or outcome) and source "
     "(wire, cache, stale, pinned, negative_cache).")
