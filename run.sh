@@ -60,6 +60,14 @@ case "${1:-}" in
 demo)
     setup
     shift
+    # Re-running the demo replaces runs/headline; the previous results are kept, renamed with
+    # the time they were written.
+    if [ -e runs/headline ]; then
+        previous="runs/headline-$(date -r runs/headline +%Y%m%d-%H%M%S)"
+        [ -e "$previous" ] && previous="$previous-$$"
+        mv runs/headline "$previous"
+        say "the previous demo results are now in $previous"
+    fi
     exec "$VENV/bin/harness" compare scenarios/us-east-1-dns-outage.yaml --out runs/headline "$@"
     ;;
 test)

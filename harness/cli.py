@@ -30,6 +30,11 @@ out = Console(width=None if sys.stdout.isatty() else _PIPED)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else _PIPED)
 
 EXIT_INVALID = 2
+DURATION_HELP = (
+    "Run for this long, e.g. 30s. The phases and fault timeline are scaled to fit (starts, "
+    "durations, flap periods, automation stalls: new/old duration); TTLs, latencies, deadlines "
+    "and rates are not."
+)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
@@ -91,6 +96,32 @@ def _fail(error: HarnessError) -> NoReturn:
     else:
         print(f"error: {error}", file=sys.stderr)
     raise typer.Exit(EXIT_INVALID)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        from harness import __version__
+
+        try:
+            installed = version("dns-outage-harness")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            installed = __version__
+        print(f"harness {installed} (Python {sys.version.split()[0]})")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
+) -> None:
+    """Rehearse a regional DNS outage on loopback and compare client resilience strategies."""
 
 
 def _known_strategies() -> tuple[str, ...]:
@@ -160,7 +191,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
     bad = 0
     for path in files:
         try:
-            load_scenario(path, known_strategies=known)
+            _check_factories(path, load_scenario(path, known_strategies=known))
             out.print(f"{path}: ok", highlight=False)
         except ScenarioError as exc:
             bad += 1
@@ -168,6 +199,26 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
                 print(problem, file=sys.stderr)
     if bad:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _check_factories(path: Path, scenario: Any) -> None:
+    """A `factory:` strategy's module is imported (its top-level code runs, as in a run) and the
+    factory checked, but never called: a problem is reported like any other in the file."""
+    from harness.client.factory import check_factory
+    from harness.errors import Problem, StrategyError
+    from harness.scenario.loader import problem_at
+    from harness.scenario.strategy_spec import FactoryStrategy
+
+    problems: list[Problem] = []
+    refs = () if scenario.strategies == "all" else scenario.strategies
+    for index, ref in enumerate(refs):
+        if isinstance(ref, FactoryStrategy):
+            try:
+                check_factory(ref)
+            except StrategyError as exc:
+                problems.append(problem_at(path, ("strategies", index, "factory"), str(exc)))
+    if problems:
+        raise ScenarioError(problems)
 
 
 @app.command()
@@ -217,7 +268,7 @@ def run(
     ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration, e.g. 30s.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     hosts: Annotated[
         int | None,
         typer.Option(help="Override clients.hosts: simulated client hosts per strategy."),
@@ -255,7 +306,7 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Comparison directory.")] = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
-    duration: Annotated[str | None, typer.Option(help="Override the duration.")] = None,
+    duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
     hosts: Annotated[
         int | None,
         typer.Option(help="Override clients.hosts: simulated client hosts per strategy."),

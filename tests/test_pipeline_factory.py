@@ -23,15 +23,20 @@ SCENARIO = Scenario(
 _serial = itertools.count()
 
 SPEC_FACTORY = """
+from harness.client.factory import strategy_factory
 from harness.scenario.strategy_spec import RetryBlock, StrategySpec
 
+@strategy_factory
 def make(name, scenario):
     return StrategySpec(name="ignored", blocks=(RetryBlock(max_attempts=2),),
                         description=f"for {scenario.name}")
 """
 
 BUILDER_FACTORY = """
+from pathlib import Path
+
 from harness.client.api import AttemptResult
+from harness.client.factory import strategy_factory
 from harness.client.pipeline import RequestOutcome
 from harness.outcomes import Outcome
 
@@ -49,17 +54,29 @@ class SyncBuilder:
     def build(self, env):
         return object()
 
+@strategy_factory
 def make(name, scenario):
     return Builder()
 
+@strategy_factory
 def make_sync(name, scenario):
     return SyncBuilder()
 
+@strategy_factory
 def wrong(name, scenario):
     return 42
 
+@strategy_factory
 def boom(name, scenario):
     raise RuntimeError("no config for " + name + "\\nsecond line")
+
+def unmarked(name, scenario):  # would leave a trace if it were ever called
+    Path(name).write_text("called")
+    return Builder()
+
+@strategy_factory
+def one_argument(path):
+    return Builder()
 
 not_callable = 3
 """
@@ -127,16 +144,21 @@ async def test_a_factory_returning_a_builder(
         ("{module}:not_callable", r"has no callable 'not_callable'"),
         ("{module}:wrong", r"returned int, expected a StrategySpec or an object with build"),
         ("{module}:boom", r"the factory raised RuntimeError: no config for bad$"),
+        ("{module}:unmarked", r"not a strategy factory, so it was not called: mark it with"),
+        ("{module}:one_argument", r"a factory must accept \(name, scenario\)"),
+        ("shutil:rmtree", r"\(shutil:rmtree\): not a strategy factory, so it was not called"),
     ],
 )
 def test_bad_factories_give_one_line_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, message: str
 ) -> None:
     module = _module(tmp_path, monkeypatch, BUILDER_FACTORY)
+    monkeypatch.chdir(tmp_path)
     ref = FactoryStrategy(name="bad", factory=target.format(module=module))
     with pytest.raises(StrategyError, match=message) as info:
         resolve_strategies((ref,), SCENARIO)
     assert "\n" not in str(info.value)
+    assert not (tmp_path / "bad").exists()  # nothing unmarked was ever called
 
 
 def test_a_module_that_fails_to_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

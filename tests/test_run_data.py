@@ -124,3 +124,25 @@ def test_region_load_counts_only_attempts_that_reached_the_region() -> None:
     index = int(1.0 / series.bucket)
     assert out["a"][index] == 1 and sum(out["a"]) == 1
     assert out["b"][int(2.0 / series.bucket)] == 1
+
+
+def test_timeseries_memory_is_flat_in_run_length() -> None:
+    """Only buckets whose requests may still be running keep latency bins; the others keep
+    their p50/p99. An hour of one request per 50 ms holds the same few bins as a minute."""
+    series = TimeSeries(origin=0.0, duration=3600.0, regions=("a",), horizon=5.0)
+    assert series.bucket == 15.0
+    peak_open = 0
+    for i in range(72_000):
+        t = i / 20
+        series.add(finished(t, 0.002 if i % 100 else 0.400))
+        peak_open = max(peak_open, series._series["s"].open_buckets)
+    assert peak_open <= 2  # 5 s horizon over 15 s buckets: the current one and the previous
+    out = series.to_json()["strategies"]["s"]
+    assert out["requests"] == [300] * 240
+    assert out["latency_p50_ms"][0] == pytest.approx(2.0, rel=0.05)
+    assert out["latency_p99_ms"][120] == pytest.approx(2.0, rel=0.05)
+    assert max(out["latency_p99_ms"]) < 3  # one slow request in 100: p99 is the fast one
+    late = finished(1.0, 100.0)  # finished long after its bucket closed: counted, not binned
+    series.add(late)
+    assert series.to_json()["strategies"]["s"]["requests"][0] == 301
+    assert series._series["s"].late == 1

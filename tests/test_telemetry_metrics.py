@@ -246,3 +246,31 @@ def test_two_runs_have_separate_registries() -> None:
     bus_a.emit(request("alpha", Outcome.OK, HOME, 0.01))
     assert "harness_requests_total" in scrape(first)
     assert "harness_requests_total" not in scrape(second)
+
+
+def test_every_declared_fault_is_0_from_the_start(wired: tuple) -> None:
+    from harness.scenario import parse_scenario
+
+    registry, bus, telemetry = wired
+    scenario = parse_scenario(
+        """
+name: f
+duration: 60s
+regions: [{name: us-east-1}, {name: us-west-2}]
+timeline:
+  - {fault: dns.nodata, target: us-east-1, at: 10s, duration: 5s}
+  - {fault: endpoint.errors, target: {region: us-west-2, az: us-west-2-az1}, at: 20s}
+  - {fault: replication.pause, at: 30s, duration: 5s}
+"""
+    )
+    telemetry.declare_faults(scenario.timeline)
+    s = scrape(registry)
+    assert s["harness_fault_active"] == {
+        frozenset({("fault", "dns.nodata"), ("target", "us-east-1")}): 0,
+        frozenset({("fault", "endpoint.errors"), ("target", "us-west-2/us-west-2-az1")}): 0,
+        frozenset({("fault", "replication.pause"), ("target", "all->all")}): 0,
+    }
+    bus.emit(FaultApplied("dns.nodata", "us-east-1", 10.0, 10.0, 0.0))
+    assert (
+        value(scrape(registry), "harness_fault_active", fault="dns.nodata", target="us-east-1") == 1
+    )

@@ -194,3 +194,19 @@ async def test_the_loop_stays_responsive_under_hostile_requests() -> None:
         stall, statuses = await worst_stall(probe())
     assert statuses == [400, 413, 400]
     assert stall < 0.2
+
+
+@pytest.mark.looptime
+async def test_headers_that_never_finish_are_closed_at_the_idle_timeout() -> None:
+    """A slow-loris client that never ends its headers holds its connection only until the
+    region's idle timeout (the handler never runs, so no body timeout applies)."""
+    spec = region_spec(endpoints=1, connections={"idle_timeout": 5, "max_age": None})
+    async with running_region(spec, octet=81) as region:
+        conn = await RawConnection.open(region.endpoint_addresses()[0], region.port)
+        loop = asyncio.get_running_loop()
+        conn.writer.write(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Tar")
+        start = loop.time()
+        async with asyncio.timeout(60):
+            assert await conn.wait_closed_by_server()
+        assert loop.time() - start == pytest.approx(5.0, abs=0.05)
+        await conn.close()

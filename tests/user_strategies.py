@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.client.api import ClientEnv, Request
+from harness.client.factory import strategy_factory
 
 
 class _Raising:
@@ -17,5 +18,21 @@ class _Builder:
         return _Raising()
 
 
+@strategy_factory
 def raising(name: str, scenario: object) -> _Builder:
     return _Builder()
+
+
+class _WrongType:
+    async def execute(self, request: Request) -> Any:
+        return 42  # not a RequestOutcome
+
+
+class _WrongTypeBuilder:
+    def build(self, env: ClientEnv) -> _WrongType:
+        return _WrongType()
+
+
+@strategy_factory
+def wrong_type(name: str, scenario: object) -> _WrongTypeBuilder:
+    return _WrongTypeBuilder()

@@ -10,15 +10,20 @@ where env (transport, clock, bus, rng, home, regions, default_deadline) is what 
 instance is built with, and the executor has `async def execute(request) -> RequestOutcome`.
 Every failure to import, call or check it is a StrategyError with one line naming the strategy
 and the import path.
+
+A scenario's `factory:` runs code. So the harness only calls a function marked with
+`@strategy_factory` that accepts (name, scenario): `factory: "shutil:rmtree"` is refused before
+anything is called. Importing the module does run its top-level code (`harness validate` imports
+it too, to check it; it never calls the factory).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from harness.client import catalog
 from harness.client.api import ClientEnv
@@ -26,6 +31,15 @@ from harness.client.pipeline import Executor, build_pipeline
 from harness.errors import StrategyError
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import FactoryStrategy, StrategySpec
+
+FACTORY_MARK = "__harness_strategy_factory__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def strategy_factory(factory: F) -> F:
+    """Mark `factory(name, scenario)` as a strategy factory a scenario may name (`factory:`)."""
+    setattr(factory, FACTORY_MARK, True)
+    return factory
 
 
 class StrategyBuilder(Protocol):
@@ -67,16 +81,34 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def load_factory(ref: FactoryStrategy, scenario: Scenario) -> Resolved:
+def check_factory(ref: FactoryStrategy) -> Callable[..., Any]:
+    """Import the factory's module and check the factory, without calling it."""
     where = f"strategy {ref.name!r} ({ref.factory})"
     module_name, _, attr = ref.factory.partition(":")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import-time failure of user code is a bad strategy
         raise StrategyError(f"{where}: cannot import {module_name!r}: {_one_line(exc)}") from exc
-    factory = getattr(module, attr, None)
+    factory: Callable[..., Any] | None = getattr(module, attr, None)
     if not callable(factory):
         raise StrategyError(f"{where}: {module_name!r} has no callable {attr!r}")
+    if getattr(factory, FACTORY_MARK, False) is not True:
+        raise StrategyError(
+            f"{where}: not a strategy factory, so it was not called: mark it with "
+            "@harness.client.factory.strategy_factory"
+        )
+    try:
+        inspect.signature(factory).bind("name", None)
+    except TypeError:
+        raise StrategyError(f"{where}: a factory must accept (name, scenario)") from None
+    except ValueError:  # no signature to inspect (some builtins): calling it will tell
+        pass
+    return factory
+
+
+def load_factory(ref: FactoryStrategy, scenario: Scenario) -> Resolved:
+    where = f"strategy {ref.name!r} ({ref.factory})"
+    factory = check_factory(ref)
     try:
         made: Any = factory(ref.name, scenario)
     except Exception as exc:

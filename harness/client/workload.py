@@ -160,6 +160,7 @@ class OpenLoopGenerator:
         self.shed = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._errors: list[BaseException] = []
+        self._overrun = ""  # set when the run's time limit cut this generator short
 
     async def run(self, origin: float) -> None:
         """Generate until the duration is over, then wait for requests still in flight."""
@@ -220,8 +221,16 @@ class OpenLoopGenerator:
             # execute() must never raise: keep the bug and re-raise it from run(), never lose it
             self._errors.append(error)
 
+    def overran(self, limit: float) -> None:
+        """The run's time limit passed with this generator still running (it is about to be
+        cancelled): say so, with what it had not finished."""
+        self._overrun = (
+            f"still sending {limit:g} s after the start (duration + deadline + drain grace): "
+            f"stopped with {self.in_flight} requests in flight and the later arrivals unsent"
+        )
+
     def saturation_reasons(self) -> list[str]:
-        reasons = []
+        reasons = [self._overrun] if self._overrun else []
         lag_p99 = self.send_lag.percentile_ms(99.0)
         limit_ms = self._spec.saturation.max_send_lag_p99 * 1000
         if lag_p99 is not None and lag_p99 > limit_ms:

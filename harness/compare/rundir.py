@@ -7,8 +7,8 @@ Times are seconds from the start of the run on the loop clock.
 
 from __future__ import annotations
 
-import gzip
 import json
+import logging
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+
+log = logging.getLogger(__name__)
 
 SUMMARY = "summary.json"
 TIMESERIES = "timeseries.json"
@@ -317,19 +319,60 @@ def load_timeseries(run_dir: Path) -> Timeseries:
 
 
 def iter_requests(run_dir: Path) -> Iterator[RequestRecord]:
-    """Stream the request records (the file can hold millions of lines)."""
+    """Stream the request records (the file can hold millions of lines).
+
+    A run killed mid-write leaves a last gzip member cut short: every complete line before the
+    cut is kept, and a warning says how much was dropped (the run's last moments)."""
     path = run_dir / REQUESTS
     line_no = 0
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as lines:
-            for line_no, line in enumerate(lines, start=1):
-                if line.strip():
-                    yield _request(path, line_no, line)
+        for line_no, line in enumerate(_member_lines(path), start=1):
+            if line.strip():
+                yield _request(path, line_no, line)
     except FileNotFoundError:
         raise RunFileError(path, "missing") from None
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+    except (OSError, zlib.error, UnicodeDecodeError) as exc:
         where = f"after line {line_no}: " if line_no else ""
-        raise RunFileError(path, f"{where}corrupt or truncated gzip ({exc})") from None
+        raise RunFileError(path, f"{where}corrupt gzip ({exc})") from None
+
+
+_CHUNK = 1 << 16
+
+
+def _member_lines(path: Path) -> Iterator[str]:
+    """Lines of a file of concatenated gzip members, tolerating a truncated last member."""
+    with path.open("rb") as raw:
+        inflate = zlib.decompressobj(wbits=31)  # 31: gzip header and trailer
+        pos = member_start = 0
+        in_member = False
+        partial = b""
+        while chunk := raw.read(_CHUNK):
+            pos += len(chunk)
+            data = chunk
+            while data:
+                in_member = True
+                partial += inflate.decompress(data)
+                *lines, partial = partial.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8")
+                if not inflate.eof:
+                    break
+                data = inflate.unused_data
+                member_start = pos - len(data)
+                inflate = zlib.decompressobj(wbits=31)
+                in_member = False
+        if in_member:
+            log.warning(
+                "%s: truncated (was the run killed?): the last gzip member (%d bytes from "
+                "offset %d) has no end; kept every complete line, dropped %d bytes of a "
+                "partial one",
+                path,
+                pos - member_start,
+                member_start,
+                len(partial),
+            )
+        elif partial.strip():
+            yield partial.decode("utf-8")  # a last line without its newline
 
 
 def _request(path: Path, line_no: int, line: str) -> RequestRecord:

@@ -14,7 +14,7 @@ phase of the connection recycling against the fault).
   seeds scatter no more than counting noise predicts (deff ≤ 1), plain Wilson on the pooled count.
 - Any other metric across seeds: mean ± t(0.975, k - 1)·s/√k intersected with the metric's domain
   (every metric here is ≥ 0). The intersection keeps the interval's coverage (the true mean lies
-  in the domain), so "lost 19 [0, 83]" rather than "19 ± 114".
+  in the domain), so "lost 19 [0–68]" rather than "19 ± 49" reaching below zero.
 - Ranking: paired Student t test on the per-seed differences of the ranked metric between
   neighbours in the order, Holm-corrected over the neighbour pairs at level ALPHA. Neighbours whose
   difference is not significant share a rank ("=7"). The exact sign-flip permutation p-value is

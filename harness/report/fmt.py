@@ -80,7 +80,7 @@ def decimals(stat: Stat, info: MetricInfo) -> int:
         return info.decimals
     half = (stat.high - stat.low) / 2
     digits = -math.floor(math.log10(half))
-    if f"{half:.{max(0, digits)}e}".startswith("1"):
+    if f"{half:e}".startswith("1"):  # the leading significant digit
         digits += 1
     return max(0, min(info.decimals, digits))
 

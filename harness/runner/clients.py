@@ -220,8 +220,7 @@ class StrategyClient:
         try:
             guard = request.deadline + USER_CODE_GRACE
             async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
-                done: RequestOutcome = await host.pipeline.execute(request)
-                return done
+                done: Any = await host.pipeline.execute(request)
         except TimeoutError:
             failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self.scenario.home_region)
             return RequestOutcome(failed, 0, (), None)
@@ -229,6 +228,12 @@ class StrategyClient:
             raise StrategyError(
                 f"strategy {self.name!r}: its execute() raised {type(exc).__name__}: {exc}"
             ) from exc
+        if not (isinstance(done, RequestOutcome) and isinstance(done.result, AttemptResult)):
+            raise StrategyError(
+                f"strategy {self.name!r}: its execute() returned {type(done).__name__}, "
+                "expected a harness.client.pipeline.RequestOutcome (with an AttemptResult)"
+            )
+        return done
 
     def _shed(self, request: Request) -> None:
         """Not sent: the generator was over its in-flight limit (the run is saturated)."""

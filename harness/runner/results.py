@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from harness.errors import HarnessError
 from harness.scenario.model import Scenario
 
 
@@ -31,7 +33,13 @@ def region_capacity(scenario: Scenario) -> dict[str, dict[str, Any]]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write atomically so an interrupted run never leaves half a file."""
+    """Write atomically so an interrupted run never leaves half a file. An OS error (read-only
+    directory, full disk) is one HarnessError naming the file, and leaves no temporary file."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise HarnessError(f"{path}: cannot write ({exc.strerror or exc})") from None

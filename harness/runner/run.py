@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,29 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+class _ResultsWriter:
+    """Results are written however the run ended, each file independently. The first error is
+    the one reported: if the run had already failed, or for a second file that cannot be written
+    (usually the same full disk or read-only directory), write errors go to the debug log."""
+
+    def __init__(self, failed: bool) -> None:
+        self._failed = failed
+        self._first: HarnessError | None = None
+
+    def attempt(self, write: Callable[[], None]) -> None:
+        try:
+            write()
+        except HarnessError as exc:
+            if self._failed or self._first is not None:
+                log.debug("also failed after the first error: %s", exc)
+            else:
+                self._first = exc
+
+    def raise_first(self) -> None:
+        if self._first is not None:
+            raise self._first
+
+
 class Interrupted(Exception):
     """SIGINT/SIGTERM arrived: end the run cleanly and keep partial results."""
 
@@ -93,6 +117,7 @@ async def run_scenario(
     origin = clock.now()
     ending = _Ending()
     revert_reason = "end_of_run"
+    failed = False
     try:
         shared = scenario.run.isolation == "shared"
         for name, _ in strategies if not shared else [("shared", None)]:
@@ -143,6 +168,7 @@ async def run_scenario(
             )
 
         telemetry.declare_phases(tuple(p.name for p in scenario.phases))
+        telemetry.declare_faults(scenario.timeline)
         origin = clock.now() + SETTLE
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
@@ -153,7 +179,10 @@ async def run_scenario(
             telemetry.add_fleet_source(client.name, fleet)
         bus.subscribe(RequestFinished, lambda event: fleets[event.strategy].add(event))
         series = TimeSeries(
-            origin=origin, duration=scenario.duration, regions=scenario.region_names
+            origin=origin,
+            duration=scenario.duration,
+            regions=scenario.region_names,
+            horizon=_longest_request(clients) + DRAIN_GRACE,
         )
         bus.subscribe(RequestFinished, stats.add)
         bus.subscribe(RequestFinished, series.add)
@@ -198,6 +227,7 @@ async def run_scenario(
     except BaseException as exc:
         revert_reason = "error"
         ending.status, ending.reason = "error", _describe(exc)
+        failed = True
         raise
     finally:
         if telemetry is not None:
@@ -213,8 +243,9 @@ async def run_scenario(
             await world.stop()
         if metrics_server is not None:
             await metrics_server.stop()
+        results = _ResultsWriter(failed)
         if records is not None:
-            records.close()
+            results.attempt(records.close)
         summary = _summary(
             scenario,
             options,
@@ -230,10 +261,12 @@ async def run_scenario(
         )
         if tiers:
             summary["services"] = services_summary(scenario, tiers, origin)
-        write_json(out / "summary.json", summary)
+        results.attempt(lambda: write_json(out / "summary.json", summary))
         if series is not None:
-            write_json(out / "timeseries.json", series.to_json())
-        write_json(out / "journal.json", _journal(injectors))
+            timeseries_json = series.to_json()
+            results.attempt(lambda: write_json(out / "timeseries.json", timeseries_json))
+        results.attempt(lambda: write_json(out / "journal.json", _journal(injectors)))
+        results.raise_first()
     return RunResult(
         out_dir=out,
         summary=summary,
@@ -256,9 +289,7 @@ async def _drive(
     console: Any,
     progress: bool,
 ) -> None:
-    deadlines = [client.deadline for client in clients]
-    longest = NO_DEADLINE_DRAIN if None in deadlines else max(d or 0.0 for d in deadlines)
-    limit = scenario.duration + longest + DRAIN_GRACE + SETTLE
+    limit = scenario.duration + _longest_request(clients) + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
         background = [tg.create_task(injector.run(origin)) for injector in injectors.values()]
         background.append(tg.create_task(phases.run(origin)))
@@ -275,16 +306,34 @@ async def _drive(
             )
             background.append(tg.create_task(view.run(origin)))
         generators = [tg.create_task(c.run(origin)) for c in clients]
+        scope = asyncio.timeout(limit)
         try:
-            async with asyncio.timeout(limit):
+            async with scope:
                 # Failures surface through the TaskGroup (once each), not through this wait.
                 await asyncio.wait(generators)
                 # Run to the full duration even when the last request finished early, so late
                 # phases and scheduled reverts happen and every run covers the same horizon.
                 await asyncio.sleep(max(0.0, origin + scenario.duration - clock.now()))
+        except TimeoutError:
+            if not scope.expired():
+                raise
+            # A generator that could not keep up is still sending late arrivals: the run is
+            # saturated, not broken. Stop it and keep its numbers, flagged as not to be trusted.
+            for client, task in zip(clients, generators, strict=True):
+                if not task.done():
+                    client.generator.overran(limit)
+                    task.cancel()
         finally:
             for task in background:
                 task.cancel()
+
+
+def _longest_request(clients: list[StrategyClient]) -> float:
+    """The longest a request can last: the longest deadline, or a long drain without one."""
+    deadlines = [client.deadline for client in clients]
+    return (
+        NO_DEADLINE_DRAIN if None in deadlines else max((d or 0.0 for d in deadlines), default=0.0)
+    )
 
 
 async def _watch(interrupt: asyncio.Event) -> None:

@@ -12,9 +12,11 @@ from pydantic import TypeAdapter, ValidationError
 from harness.errors import Problem, ScenarioError
 from harness.scenario.checks import semantic_problems
 from harness.scenario.model import Scenario
+from harness.scenario.rescale import rescale
 from harness.scenario.strategy_spec import FactoryStrategy
 from harness.scenario.types import Name
 from harness.scenario.yamlmap import YamlInputError, locate, read_yaml
+from harness.units import parse_duration
 
 # A scenario is a few kilobytes; anything near this is a mistake, not a scenario.
 MAX_BYTES = 1_000_000
@@ -69,11 +71,18 @@ def parse_scenario(
         raise ScenarioError(
             [Problem(file, line, "", f"expected a mapping at top level, got {kind}")]
         )
-    if overrides:
-        data = _merged(data, overrides)
+    overrides = dict(overrides or {})
+    # A new duration scales the scenario's timeline to it (rescale.py), so it is applied after
+    # the file, as written, has been validated.
+    duration = overrides.pop("duration", None)
+    data = _merged(data, overrides)
+    if duration is not None and "duration" not in data:
+        data["duration"] = duration  # no duration in the file: nothing to scale from
 
     try:
         scenario = Scenario.model_validate(data)
+        if duration is not None:
+            scenario = rescale(scenario, parse_duration(duration))
     except ValidationError as exc:
         problems.extend(_validation_problems(exc, file, root, data))
         raise ScenarioError(_dedupe(problems)) from None
@@ -97,6 +106,14 @@ def _merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def problem_at(path: str | Path, field: tuple[str | int, ...], message: str) -> Problem:
+    """A Problem for a field of a scenario file that loaded, located on its line."""
+    name = str(path)
+    document = read_yaml(_read(Path(path), name))
+    line, shown = locate(document.root, document.data, field)
+    return Problem(name, line, shown, message)
 
 
 def _read(path: Path, name: str) -> str:

@@ -35,6 +35,8 @@ from harness.events import (
     RetrySuppressed,
     TokensChanged,
 )
+from harness.faults.base import target_label
+from harness.scenario.fault_spec import FaultSpec
 from harness.telemetry import catalog as m
 from harness.telemetry.catalog import BREAKER_STATE_VALUES, MetricDef, MetricType
 from harness.telemetry.collectors import (
@@ -187,6 +189,14 @@ class Telemetry:
     def finish_run(self) -> None:
         """Freeze `harness_run_elapsed_seconds` at its final value."""
         self._run_clock.finish()
+
+    def declare_faults(self, timeline: Sequence[FaultSpec]) -> None:
+        """Publish every fault of the timeline at 0 from the start, so a dashboard (and an
+        alert on `== 0`) sees it before it is first applied, not an absent series."""
+        for spec in timeline:
+            key = (spec.fault, target_label(spec))
+            if not self._applied.get(key):
+                self.fault_active(*key).set(0.0)
 
     def declare_phases(self, names: tuple[str, ...]) -> None:
         """Publish every phase at 0 from the start, so dashboards show the whole list."""

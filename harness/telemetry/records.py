@@ -1,26 +1,47 @@
-"""Streams one JSON line per finished request to requests.jsonl.gz, so memory stays flat."""
+"""Streams one JSON line per finished request to requests.jsonl.gz, so memory stays flat.
+
+The file is a series of independent gzip members, one per flush, each written straight to the OS
+(no user-space buffer). A flush happens every second of run time (or every `_FLUSH_EVERY` records,
+whichever comes first), so a run killed with SIGKILL loses at most its last second of records,
+and what it leaves is readable up to the last complete member: `gzip -dc` and our reader accept
+concatenated members, and our reader drops (and reports) a truncated last one.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO
 
+from harness.errors import HarnessError
 from harness.events import RequestFinished
 
-_FLUSH_EVERY = 2000
+_FLUSH_EVERY = 2000  # records: bounds the buffer when a virtual clock runs far faster than real
+_FLUSH_INTERVAL = 1.0  # seconds of run time between flushes
 
 
 class RecordWriter:
     """Subscribe `write` to RequestFinished. Times are written relative to the run start."""
 
-    def __init__(self, path: Path, *, origin: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        origin: float,
+        flush_every: int = _FLUSH_EVERY,
+        flush_interval: float = _FLUSH_INTERVAL,
+    ) -> None:
         self.path = path
         self._origin = origin
-        self._file: IO[str] | None = gzip.open(  # noqa: SIM115 - stays open for the run
-            path, "wt", encoding="utf-8", compresslevel=1
-        )
+        self._flush_every = flush_every
+        self._flush_interval = flush_interval
+        try:
+            self._file: BinaryIO | None = path.open("wb")  # open for the run
+        except OSError as exc:
+            raise _cannot_write(path, exc) from None
         self._pending: list[str] = []
+        self._last_flush = origin  # on the measurement clock, as the events' `end`
         self.written = 0
 
     def write(self, event: RequestFinished) -> None:
@@ -37,18 +58,42 @@ class RecordWriter:
             f'"attempts":{event.attempts},"regions":[{regions}],"served":{served},'
             f'"status":{status},"host":{event.host}}}'
         )
-        if len(self._pending) >= _FLUSH_EVERY:
+        if (
+            len(self._pending) >= self._flush_every
+            or event.end - self._last_flush >= self._flush_interval
+        ):
+            self._last_flush = event.end
             self.flush()
 
     def flush(self) -> None:
-        if self._file is not None and self._pending:
-            self._file.write("\n".join(self._pending) + "\n")
-            self.written += len(self._pending)
-            self._pending.clear()
+        """Write what is pending as one complete gzip member."""
+        if self._file is None or not self._pending:
+            return
+        data = ("\n".join(self._pending) + "\n").encode("utf-8")
+        count = len(self._pending)
+        self._pending.clear()
+        try:
+            self._file.write(gzip.compress(data, compresslevel=1, mtime=0))
+            self._file.flush()  # to the OS now: it survives the process being killed
+        except OSError as exc:  # a full disk: stop writing, say where and why
+            self._abandon()
+            raise _cannot_write(self.path, exc) from None
+        self.written += count
 
     def close(self) -> None:
         if self._file is None:
             return
-        self.flush()
-        self._file.close()
-        self._file = None
+        try:
+            self.flush()
+        finally:
+            self._abandon()
+
+    def _abandon(self) -> None:
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(OSError):  # its buffer cannot be written either
+                file.close()
+
+
+def _cannot_write(path: Path, exc: OSError) -> HarnessError:
+    return HarnessError(f"{path}: cannot write ({exc.strerror or exc})")

@@ -1,7 +1,10 @@
 """Per-strategy time series in fixed buckets (by intended start), for charts and fault windows.
 
 Per-bucket latency uses a compact log-binned histogram (~4 % resolution): a full HDR histogram
-per bucket would cost ~20 KB each. Memory is proportional to buckets × bins, not to requests.
+per bucket would cost ~20 KB each. A bucket's histograms live only while requests that started in
+it can still finish (its end + `horizon`, the longest a request can last); then its quantiles are
+kept and the bins freed. So memory is flat in run length: a few open buckets of bins per strategy
+plus a handful of numbers per bucket, allocated at the start.
 Successes and failures are binned apart (32-bit counts, so two cost what one 64-bit did): the
 p99 of successes is what a chart of latency during an outage must show, since a strategy that
 fails fast would otherwise look fastest exactly when it serves nothing.
@@ -44,15 +47,22 @@ def _bin_value_ms(index: int) -> float:
     return low * math.sqrt(_GROWTH) * 1000
 
 
+# The quantiles kept per bucket once it closes: (q, successes only)
+_KEPT = ((0.50, False), (0.99, False), (0.50, True), (0.99, True))
+
+
 class StrategySeries:
     def __init__(self, buckets: int, regions: tuple[str, ...]) -> None:
         self.requests = array("l", bytes(8 * buckets))
         self.ok = array("l", bytes(8 * buckets))
         self.attempts = array("l", bytes(8 * buckets))
         self.region_attempts = {r: array("l", bytes(8 * buckets)) for r in regions}
-        # allocated lazily per bucket
-        self._latency_ok = [array("i") for _ in range(buckets)]
-        self._latency_failed = [array("i") for _ in range(buckets)]
+        # closed buckets: one array per kept quantile, NaN where the bucket had no request
+        self._kept = {key: array("d", [math.nan]) * buckets for key in _KEPT}
+        # open buckets: bucket -> (latency bins of successes, of failures), until it closes
+        self._open: dict[int, tuple[array[int], array[int]]] = {}
+        self._closed_below = 0  # buckets before this index are closed
+        self.late = 0  # requests that finished after their bucket closed (latency not binned)
 
     def add(self, index: int, event: RequestFinished) -> None:
         self.requests[index] += 1
@@ -60,32 +70,66 @@ class StrategySeries:
         if success:
             self.ok[index] += 1
         self.attempts[index] += event.attempts
-        bins = (self._latency_ok if success else self._latency_failed)[index]
-        if not bins:
-            bins.extend([0] * _BINS)
-        bins[_bin(event.latency)] += 1
+        if index < self._closed_below:
+            self.late += 1
+            return
+        bins = self._open.get(index)
+        if bins is None:
+            bins = self._open[index] = (array("i", bytes(4 * _BINS)), array("i", bytes(4 * _BINS)))
+        bins[0 if success else 1][_bin(event.latency)] += 1
+
+    @property
+    def open_buckets(self) -> int:
+        return len(self._open)
+
+    def close_below(self, index: int) -> None:
+        """Keep the quantiles of every bucket before `index` and free their bins."""
+        if index <= self._closed_below:
+            return
+        for i in [i for i in self._open if i < index]:
+            bins = self._open.pop(i)
+            for q, ok_only in _KEPT:
+                self._kept[q, ok_only][i] = _quantile_ms(bins, q, ok_only)
+        self._closed_below = index
 
     def quantile_ms(self, index: int, q: float, *, ok_only: bool = False) -> float | None:
         """The q-quantile of latency in bucket `index`: all requests, or successes only."""
-        ok, failed = self._latency_ok[index], self._latency_failed[index]
-        parts = [b for b in ((ok,) if ok_only else (ok, failed)) if b]
-        total = sum(sum(b) for b in parts)
-        if total == 0:
-            return None
-        rank = q * total
-        seen = 0
-        for i in range(_BINS):
-            seen += sum(b[i] for b in parts)
-            if seen >= rank:
-                return round(_bin_value_ms(i), 3)
-        return round(_bin_value_ms(_BINS - 1), 3)
+        bins = self._open.get(index)
+        value = (
+            _quantile_ms(bins, q, ok_only) if bins is not None else self._kept[q, ok_only][index]
+        )
+        return None if math.isnan(value) else value
+
+
+def _quantile_ms(bins: tuple[array[int], array[int]], q: float, ok_only: bool) -> float:
+    parts = bins[:1] if ok_only else bins
+    total = sum(sum(b) for b in parts)
+    if total == 0:
+        return math.nan
+    rank = q * total
+    seen = 0
+    for i in range(_BINS):
+        seen += sum(b[i] for b in parts)
+        if seen >= rank:
+            return round(_bin_value_ms(i), 3)
+    return round(_bin_value_ms(_BINS - 1), 3)
 
 
 class TimeSeries:
     """Subscribe `add` to RequestFinished; `to_json()` for timeseries.json."""
 
-    def __init__(self, *, origin: float, duration: float, regions: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        *,
+        origin: float,
+        duration: float,
+        regions: tuple[str, ...],
+        horizon: float = 60.0,
+    ) -> None:
+        """`horizon`: the longest a request can take (deadline and grace): a bucket's latency
+        bins are kept until requests that started in it cannot still be running."""
         self.origin = origin
+        self.horizon = horizon
         self.bucket = choose_bucket(duration)
         self.buckets = max(1, math.ceil(duration / self.bucket))
         self.regions = regions
@@ -98,6 +142,8 @@ class TimeSeries:
         index = int((event.intended_start - self.origin) / self.bucket)
         if 0 <= index < self.buckets:
             series.add(index, event)
+        # every request still to come started after `end - horizon`: older buckets are complete
+        series.close_below(int((event.end - self.horizon - self.origin) / self.bucket))
 
     def add_attempt(self, event: AttemptFinished, now: float) -> None:
         """Load on a region: attempts that reached its servers, bucketed by when they ended
