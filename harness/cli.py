@@ -36,6 +36,10 @@ DURATION_HELP = (
     "and rates are not."
 )
 
+from harness.cli_fault import fault_app  # noqa: E402  (the `harness fault ...` commands)
+
+app.add_typer(fault_app, name="fault")
+
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in the harness, not in the user's input
 
@@ -248,14 +252,46 @@ def strategies() -> None:
 @app.command()
 def world(
     scenario: Annotated[Path, typer.Argument(help="Scenario file.")],
+    control: Annotated[
+        str | None,
+        typer.Option(help="Serve the control API here (loopback HOST:PORT; port 0: any free)."),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="HARNESS_CONTROL_TOKEN",
+            show_envvar=True,
+            help="Require this bearer token on the control API (for shared machines).",
+        ),
+    ] = None,
+    metrics_addr: Annotated[
+        str,
+        typer.Option(help="Also serve /metrics here (HOST:PORT), or 'off'."),
+    ] = "off",
+    journal: Annotated[
+        Path | None, typer.Option(help="Write the fault journal (JSON) here when the world stops.")
+    ] = None,
 ) -> None:
     """Start the DNS server and every region; print where they are as one JSON line; serve until
-    SIGINT/SIGTERM."""
-    from harness.cli_world import serve_world
+    SIGINT/SIGTERM (or a control-API shutdown). With --control, faults can be applied and
+    reverted from outside (`harness fault`); the world's metrics are at the control URL's
+    /metrics."""
+    from harness.cli_world import WorldOptions, serve_world
+    from harness.control.client import parse_control_url
 
     try:
         loaded = _load(scenario)
-        serve_world(loaded)
+        addr, explicit = _metrics_addr(metrics_addr)
+        options = WorldOptions(
+            control=parse_control_url(control) if control is not None else None,
+            token=token or None,
+            metrics=addr,
+            allow_non_loopback_metrics=explicit,
+            journal=journal,
+        )
+        if options.token is not None and options.control is None:
+            raise HarnessError("--token: only meaningful with --control")
+        serve_world(loaded, options)
     except HarnessError as exc:
         _fail(exc)
 

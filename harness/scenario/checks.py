@@ -14,6 +14,7 @@ from harness.scenario.fault_spec import (
     DnsSlow,
     DnsTimeout,
     DnsWrongAddress,
+    FaultSpec,
     ReplicationPause,
     ServiceThrottle,
     Target,
@@ -80,39 +81,46 @@ def _strategies(scenario: Scenario, known_strategies: Collection[str] | None) ->
 
 
 def _timeline(scenario: Scenario) -> Found:
-    regions = {r.name: r for r in scenario.regions}
     for index, fault in enumerate(scenario.timeline):
         if fault.at >= scenario.duration:
             yield ("timeline", index, "at"), f"starts at {fault.at:g}s, after the run ends"
-        if isinstance(fault, ReplicationPause):
-            for side in ("source", "destination"):
-                name = getattr(fault, side)
-                if name is not None and name not in regions:
-                    yield ("timeline", index, side), _unknown_region(name, regions)
-            continue
-        region = regions.get(fault.target.region)
-        if region is None:
-            yield ("timeline", index, "target"), _unknown_region(fault.target.region, regions)
-        elif fault.target.service is not None or isinstance(fault, ServiceThrottle):
-            yield from _service_target(scenario, index, fault)
-        else:
-            yield from _target(("timeline", index, "target"), fault.target, region)
-        if isinstance(fault, DnsWrongAddress) and not _is_ipv4_loopback(fault.address):
-            yield (
-                ("timeline", index, "address"),
-                f"{fault.address!r} is not an IPv4 loopback address (an A record, 127.0.0.0/8)",
-            )
-        fix_at = fault.manual_fix_at if isinstance(fault, DnsAutomationRace) else None
-        if fix_at is not None and fix_at < fault.at:
-            yield ("timeline", index, "manual_fix_at"), "the fix comes before the fault"
+        for path, message in fault_problems(scenario, fault):
+            yield ("timeline", index, *path), message
+
+
+def fault_problems(scenario: Scenario, fault: FaultSpec) -> Found:
+    """What is wrong with one fault entry in this scenario's world (paths relative to the entry):
+    used for the timeline and for faults applied through the control API."""
+    regions = {r.name: r for r in scenario.regions}
+    if isinstance(fault, ReplicationPause):
+        for side in ("source", "destination"):
+            name = getattr(fault, side)
+            if name is not None and name not in regions:
+                yield (side,), _unknown_region(name, regions)
+        return
+    region = regions.get(fault.target.region)
+    if region is None:
+        yield ("target",), _unknown_region(fault.target.region, regions)
+    elif fault.target.service is not None or isinstance(fault, ServiceThrottle):
+        yield from _service_target(scenario, fault)
+    else:
+        yield from _target(("target",), fault.target, region)
+    if isinstance(fault, DnsWrongAddress) and not _is_ipv4_loopback(fault.address):
+        yield (
+            ("address",),
+            f"{fault.address!r} is not an IPv4 loopback address (an A record, 127.0.0.0/8)",
+        )
+    fix_at = fault.manual_fix_at if isinstance(fault, DnsAutomationRace) else None
+    if fix_at is not None and fix_at < fault.at:
+        yield ("manual_fix_at",), "the fix comes before the fault"
 
 
 _SERVICE_DNS_FAULTS = (DnsNodata, DnsNxdomain, DnsServfail, DnsTimeout, DnsSlow)
 
 
-def _service_target(scenario: Scenario, index: int, fault: object) -> Found:
+def _service_target(scenario: Scenario, fault: object) -> Found:
     target: Target = getattr(fault, "target")  # noqa: B009  (every fault here has one)
-    path: Path = ("timeline", index, "target")
+    path: Path = ("target",)
     if target.service is None:
         yield (*path, "service"), "service.throttle needs a target service (a lease service)"
         return

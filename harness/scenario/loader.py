@@ -10,7 +10,8 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.errors import Problem, ScenarioError
-from harness.scenario.checks import semantic_problems
+from harness.scenario.checks import fault_problems, semantic_problems
+from harness.scenario.fault_spec import FaultSpec
 from harness.scenario.model import Scenario
 from harness.scenario.rescale import rescale
 from harness.scenario.strategy_spec import FactoryStrategy
@@ -106,6 +107,43 @@ def _merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+_FAULT = TypeAdapter[FaultSpec](FaultSpec)
+
+
+def parse_fault(text: str, file: str, scenario: Scenario, *, at: float | None = 0.0) -> FaultSpec:
+    """One fault given as a timeline entry (JSON or YAML text), validated exactly as the timeline
+    is, against `scenario`'s world. `at` fills a missing `at` (None: it stays required).
+    Raises ScenarioError with one FILE:LINE: field: message problem per defect."""
+    if len(text) > MAX_BYTES:
+        raise ScenarioError([Problem(file, None, "", f"larger than {MAX_BYTES} characters")])
+    try:
+        document = read_yaml(text)
+    except YamlInputError as exc:
+        raise ScenarioError(_dedupe([Problem(file, exc.line, "", exc.message)])) from None
+    root, data = document.root, document.data
+    problems = [
+        Problem(file, line, path, "duplicate key") for line, path in document.duplicate_keys
+    ]
+    if not isinstance(data, dict):
+        kind = "nothing" if data is None else type(data).__name__
+        raise ScenarioError(
+            [Problem(file, 1, "", f"expected a fault entry (a mapping), got {kind}")]
+        )
+    if at is not None and "at" not in data:
+        data = {**data, "at": at}
+    try:
+        fault = _FAULT.validate_python(data)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(exc, file, root, data))
+        raise ScenarioError(_dedupe(problems)) from None
+    for path, message in fault_problems(scenario, fault):
+        line, shown = locate(root, data, list(path))
+        problems.append(Problem(file, line, shown, message))
+    if problems:
+        raise ScenarioError(_dedupe(problems))
+    return fault
 
 
 def problem_at(path: str | Path, field: tuple[str | int, ...], message: str) -> Problem:
