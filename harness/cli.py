@@ -8,7 +8,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 from rich.console import Console
@@ -186,6 +186,47 @@ def _metrics_addr(value: str) -> tuple[tuple[str, int] | None, bool]:
     return (host, int(port)), True
 
 
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Where units of work run under the virtual clock: local (worker processes, the "
+        "default), inline (this process) or dask (--cluster).",
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(min=1, max=4096, help="Worker processes for --executor local (default: cores)."),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        help="A Dask scheduler, tcp://HOST:PORT (implies --executor dask; env "
+        "HARNESS_DASK_SCHEDULER).",
+    ),
+]
+
+
+def _execution(
+    executor: str | None, workers: int | None, cluster: str | None, overrides: dict[str, Any]
+) -> Any:
+    from harness.executors import CLUSTER_ENV, ExecutorKind
+    from harness.executors.plan import Execution
+
+    auto = executor is None and workers is None and cluster is None
+    if executor is None:
+        executor = "dask" if cluster or os.environ.get(CLUSTER_ENV) else "local"
+        auto = auto and executor == "local"
+    if executor not in ("inline", "local", "dask"):
+        raise HarnessError(f"--executor: expected inline, local or dask, got {executor!r}")
+    if cluster is not None and executor != "dask":
+        raise HarnessError(f"--cluster: only with --executor dask (not {executor})")
+    if workers is not None and executor != "local":
+        raise HarnessError(f"--workers: only with --executor local (not {executor})")
+    rest = {k: v for k, v in overrides.items() if k != "seed"}  # each unit gets its own seed
+    kind = cast(ExecutorKind, executor)
+    return Execution(kind=kind, workers=workers, cluster=cluster, overrides=rest, auto=auto)
+
+
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
     """Check scenario files; print one line per problem (FILE:LINE: field: message)."""
@@ -316,16 +357,21 @@ def run(
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
     ] = "127.0.0.1:9464",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+    executor: ExecutorOption = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Run a scenario: world, one client pool per strategy, faults; write results to DIR."""
     from harness.cli_run import Invocation, execute_run
 
     try:
-        loaded = _load(scenario, _overrides(seed, duration, hosts))
+        overrides = _overrides(seed, duration, hosts)
+        loaded = _load(scenario, overrides)
         addr, explicit = _metrics_addr(metrics_addr)
         invocation = Invocation(
-            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
-        )
+            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err,
+            _execution(executor, workers, cluster, overrides),
+        )  # fmt: skip
         code = execute_run(invocation, strategy)
     except HarnessError as exc:
         _fail(exc)
@@ -338,7 +384,12 @@ def compare(
     strategies: Annotated[
         str, typer.Option("--strategies", help="Comma-separated names, or 'all'.")
     ] = "",
-    repeat: Annotated[int, typer.Option(min=1, max=50, help="Seeds per strategy.")] = 1,
+    repeat: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=50, help="Seeds per strategy (default: the scenario's run.repeats)."
+        ),
+    ] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Comparison directory.")] = None,
     baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
@@ -352,6 +403,9 @@ def compare(
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
     ] = "off",
     progress: Annotated[bool, typer.Option(help="Show a live progress bar.")] = True,
+    executor: ExecutorOption = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     output_format: Annotated[
         str,
         typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
@@ -363,13 +417,17 @@ def compare(
 
     try:
         check_format(output_format)
-        loaded = _load(scenario, _overrides(seed, duration, hosts))
+        overrides = _overrides(seed, duration, hosts)
+        loaded = _load(scenario, overrides)
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []
         invocation = Invocation(
-            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err
+            loaded, scenario, out_dir, clock, addr, explicit, progress, out, err,
+            _execution(executor, workers, cluster, overrides),
+        )  # fmt: skip
+        code = execute_compare(
+            invocation, names, repeat or loaded.run.repeats, baseline, output_format
         )
-        code = execute_compare(invocation, names, repeat, baseline, output_format)
     except HarnessError as exc:
         _fail(exc)
     raise typer.Exit(code)

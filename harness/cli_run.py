@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.errors import HarnessError
+from harness.executors.plan import Execution
 from harness.loops import run_with_signals
 from harness.runner import RunOptions, RunResult, run_scenario
 from harness.scenario.model import Scenario
@@ -123,6 +124,7 @@ class Invocation:
     progress: bool
     out: Console
     err: Console
+    execution: Execution | None = None  # where units run (virtual clock); None: in one loop
 
 
 def execute_run(inv: Invocation, names: list[str] | None) -> int:
@@ -130,9 +132,13 @@ def execute_run(inv: Invocation, names: list[str] | None) -> int:
 
     scenario = inv.scenario
     strategies = resolve_strategies(scenario, names)
+    clock = pick_clock(inv.clock, scenario)
+    split = scenario.run.isolation == "per-strategy" and len(strategies) > 1
+    if clock == "virtual" and inv.execution is not None and split:
+        return _run_in_units(inv, strategies, inv.out_dir or default_out("", scenario.name))
     options = RunOptions(
         out_dir=inv.out_dir or default_out("", scenario.name),
-        clock=pick_clock(inv.clock, scenario),
+        clock=clock,
         metrics_addr=inv.metrics_addr,
         allow_non_loopback_metrics=inv.explicit_metrics,
         progress=inv.progress and sys.stderr.isatty(),
@@ -149,6 +155,65 @@ def execute_run(inv: Invocation, names: list[str] | None) -> int:
     print_run_table(result, inv.out)
     _report_run_end(result, inv.out, inv.err)
     return result.exit_code
+
+
+def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: Path) -> int:
+    """`harness run` with several strategies under the virtual clock: one unit per strategy, run
+    on the executor, merged into one results directory."""
+    import threading
+
+    from harness.compare.orchestrate import EXIT_UNIT_FAILED, raise_unit_errors
+    from harness.executors.merge import merge_units
+    from harness.executors.plan import execute, make_out_dir, plan
+    from harness.loops import signals_set
+
+    make_out_dir(out_dir)
+    execution = _with_text(inv)
+    assert execution is not None
+    names = [name for name, _ in strategies]
+    repeat = plan(inv.scenario, names, execution, scenario_file=str(inv.path), repeat=1)[0]
+    if inv.metrics_addr is not None:
+        inv.err.print(
+            "[dim]metrics: not served (units run in separate worker processes under the virtual "
+            "clock; --clock real serves them live)[/]",
+            highlight=False,
+        )
+    interrupt = threading.Event()
+    with signals_set(interrupt):
+        outcome, info = execute(
+            [repeat], execution, interrupt, progress=inv.progress and sys.stderr.isatty(),
+            err=inv.err,
+        )  # fmt: skip
+        results = [outcome.results[u.id] for u in repeat.units]
+        lost = [
+            (u, r)
+            for u, r in zip(repeat.units, results, strict=True)
+            if r.status == "error" and r.error_kind == "lost"
+        ]
+        leave_out = frozenset(name for u, _ in lost for name in u.strategies)
+        if not any(r.has_results for u, r in zip(repeat.units, results, strict=True)
+                   if not set(u.strategies) & leave_out):  # fmt: skip
+            for unit, r in lost:
+                inv.err.print(f"[bold red]failed[/]: unit {unit.id}: {r.reason}", highlight=False)
+            inv.err.print("no results: every unit was stopped or failed before it ran")
+            return 130 if outcome.interrupted else EXIT_UNIT_FAILED
+        summary = merge_units(repeat.units, results, out_dir, info, leave_out=leave_out)
+        raise_unit_errors(outcome)  # after merging: the failed run's results stay on disk
+    result = RunResult(
+        out_dir=out_dir,
+        summary=summary,
+        aborted=bool(summary["aborted"]),
+        abort_reason=summary["abort_reason"],
+        interrupted=outcome.interrupted,
+    )
+    if not result.interrupted:
+        result.slo_violations = slo_violations(inv.scenario, out_dir)
+    print_run_table(result, inv.out)
+    _report_run_end(result, inv.out, inv.err)
+    for unit, r in lost:
+        inv.err.print(f"[bold red]failed[/]: unit {unit.id}: {r.reason}", highlight=False)
+    code = result.exit_code
+    return EXIT_UNIT_FAILED if lost and code in (0, 1) else code
 
 
 def slo_violations(scenario: Scenario, directory: Path) -> list[str]:
@@ -197,5 +262,19 @@ def execute_compare(
         scenario_file=str(inv.path),
         out=inv.out,
         err=inv.err,
+        execution=_with_text(inv),
         output_format=output_format,
     )
+
+
+def _with_text(inv: Invocation) -> Execution | None:
+    """The execution plan with the scenario's own text (units carry it to their workers)."""
+    if inv.execution is None:
+        return None
+    from dataclasses import replace
+
+    try:
+        text = inv.path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(f"{inv.path}: cannot read ({exc.strerror})") from None
+    return replace(inv.execution, scenario_text=text)

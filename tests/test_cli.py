@@ -105,6 +105,8 @@ def test_run_metrics_port_in_use_is_one_line_exit_2(tmp_path: Path) -> None:
         result = harness(
             "run",
             small_scenario(tmp_path),
+            "-s",  # one strategy runs in this process and serves /metrics (units do not)
+            "naive",
             "--metrics-addr",
             f"127.0.0.1:{port}",
             "--out",

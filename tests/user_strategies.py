@@ -23,6 +23,21 @@ def raising(name: str, scenario: object) -> _Builder:
     return _Builder()
 
 
+class _Killing:
+    def build(self, env: ClientEnv) -> _Raising:
+        # What a crash in native code or the OOM killer does to the process running the unit.
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+@strategy_factory
+def killing(name: str, scenario: object) -> _Killing:
+    return _Killing()
+
+
 class _WrongType:
     async def execute(self, request: Request) -> Any:
         return 42  # not a RequestOutcome

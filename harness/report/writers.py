@@ -18,26 +18,31 @@ CSV = "comparison.csv"
 HTML = "report.html"
 
 
-def write_reports(comparison: Comparison, directory: Path) -> list[Path]:
-    """comparison.json, comparison.md, comparison.csv, report.html and chart-<name>.png (one per
-    chart, the same images report.html embeds) into `directory`."""
-    from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
+def write_reports(comparison: Comparison, directory: Path, *, html: bool = True) -> list[Path]:
+    """comparison.json, comparison.md, comparison.csv and (html=True) report.html and
+    chart-<name>.png (one per chart, the same images report.html embeds) into `directory`. An
+    interrupted comparison skips the charts, seconds of matplotlib, to exit promptly; `harness
+    report DIR` renders them later."""
     from harness.report.csvout import write_csv
-    from harness.report.html import render_html
     from harness.report.markdown import render_markdown
-    from harness.report.series import load_series
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    series = load_series(comparison)
-    charts = {name: render_chart(series, name) for name in CHARTS}
     paths = [save_comparison(comparison, directory)]
     markdown = directory / MARKDOWN
     markdown.write_text(render_markdown(comparison), encoding="utf-8")
     paths += [markdown, write_csv(comparison, directory / CSV)]
-    html = directory / HTML
-    html.write_text(render_html(comparison, charts), encoding="utf-8")
-    paths.append(html)
+    if not html:
+        return paths
+    from harness.report.charts import CHARTS, render_chart  # matplotlib: only when needed
+    from harness.report.html import render_html
+    from harness.report.series import load_series
+
+    series = load_series(comparison)
+    charts = {name: render_chart(series, name) for name in CHARTS}
+    page = directory / HTML
+    page.write_text(render_html(comparison, charts), encoding="utf-8")
+    paths.append(page)
     for name, png in charts.items():  # each chart also as a file, for slides and tickets
         path = directory / chart_file(name)
         path.write_bytes(png)

@@ -39,6 +39,7 @@ from harness.world.world import World
 log = logging.getLogger(__name__)
 
 SETTLE = 0.05  # seconds between "everything is up" and the run's origin
+PROGRESS_EVERY = 0.5  # loop seconds between two on_progress reports
 DRAIN_GRACE = 5.0  # after the last arrival, wait this long beyond the deadline for stragglers
 # A strategy without a caller deadline: its own attempts and timeouts end each request; wait this
 # long after the last arrival for them (botocore legacy DynamoDB takes ~36 s at 1 s per attempt).
@@ -93,7 +94,10 @@ async def run_scenario(
     *,
     interrupt: asyncio.Event | None = None,
     console: Any = None,
+    on_progress: Callable[[float, int], None] | None = None,
 ) -> RunResult:
+    """Run the scenario. `on_progress(elapsed, requests)` is called every PROGRESS_EVERY loop
+    seconds (units of work report to a coordinator's progress bar through it)."""
     clock = Clock.for_running_loop()
     bus = EventBus()
     out = options.out_dir
@@ -214,6 +218,7 @@ async def run_scenario(
                 interrupt,
                 console,
                 options.progress,
+                on_progress,
             )
         except* StopRequested as group:
             reason = group.exceptions[0]
@@ -288,6 +293,7 @@ async def _drive(
     interrupt: asyncio.Event | None,
     console: Any,
     progress: bool,
+    on_progress: Callable[[float, int], None] | None = None,
 ) -> None:
     limit = scenario.duration + _longest_request(clients) + DRAIN_GRACE + SETTLE
     async with asyncio.TaskGroup() as tg:
@@ -305,6 +311,8 @@ async def _drive(
                 console=console,
             )
             background.append(tg.create_task(view.run(origin)))
+        if on_progress is not None:
+            background.append(tg.create_task(_report_progress(on_progress, stats, origin, clock)))
         generators = [tg.create_task(c.run(origin)) for c in clients]
         scope = asyncio.timeout(limit)
         try:
@@ -326,6 +334,14 @@ async def _drive(
         finally:
             for task in background:
                 task.cancel()
+
+
+async def _report_progress(
+    report: Callable[[float, int], None], stats: RunStats, origin: float, clock: Clock
+) -> None:
+    while True:
+        report(clock.now() - origin, sum(s.requests for s in stats.strategies.values()))
+        await asyncio.sleep(PROGRESS_EVERY)
 
 
 def _longest_request(clients: list[StrategyClient]) -> float:

@@ -250,6 +250,8 @@ class SloSpec(Spec):
 class RunSpec(Spec):
     isolation: Literal["per-strategy", "shared"] = "per-strategy"
     clock: Literal["virtual", "real"] = "virtual"
+    # seeds per strategy for `harness compare` (seed, seed+1, ...); --repeat overrides it
+    repeats: int = Field(default=1, ge=1, le=50)
 
 
 class Scenario(Spec):
