@@ -12,6 +12,7 @@ import socket
 
 import pytest
 from prometheus_client import CollectorRegistry
+from service_fakes import FakeServices
 from telemetry_stream import STRATEGIES, FakeWorld, generator_stats, one_of_each, tick
 
 from harness.errors import HarnessError
@@ -22,6 +23,7 @@ from harness.telemetry.fleet import FleetStats
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.prometheus import Prometheus, PrometheusApi, PrometheusError
 from harness.telemetry.server import serving
+from harness.telemetry.service_metrics import ServiceCollector
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -52,6 +54,10 @@ async def test_every_panel_expression_returns_data() -> None:
         fleet = FleetStats(4, origin=loop.time(), duration=60.0)
         telemetry.add_fleet_source(strategy, fleet)
         bus.subscribe(RequestFinished, fleet.add)
+    services = ServiceCollector()
+    for strategy in STRATEGIES:
+        services.add(strategy, FakeServices())
+    registry.register(services)
     telemetry.start_run(loop.time)
     stop = asyncio.Event()
     dashboards = list(all_dashboards().values())

@@ -32,6 +32,7 @@ from harness.telemetry.fleet import FleetStats, windows_from_faults
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
 from harness.telemetry.server import MetricsServer
+from harness.telemetry.service_metrics import ServiceCollector
 from harness.telemetry.summary import RunStats
 from harness.telemetry.timeseries import TimeSeries
 from harness.world.world import World
@@ -136,6 +137,11 @@ async def run_scenario(
         telemetry = Telemetry(registry, bus)
         for owner, world in worlds.items():
             telemetry.add_world_source(owner, world)
+        if tiers:
+            service_metrics = ServiceCollector()
+            for owner, tier in tiers.items():
+                service_metrics.add(owner, tier)
+            registry.register(service_metrics)
         if options.metrics_addr is not None:
             metrics_server = MetricsServer(
                 registry, allow_non_loopback=options.allow_non_loopback_metrics
