@@ -57,6 +57,7 @@ regions:
 replication: {lag: {median: 500ms, p99: 2s}}
 clients:
   rate: 30/s
+  hosts: 1   # one client sees enough throttling in 2 s for its adaptive limiter to set a rate
   deadline: 2s
   ops: {get: 0.6, put: 0.3, update: 0.1}
   keys: {count: 50, distribution: zipf, zipf_s: 1.2}   # hot keys: stale reads and lost writes

@@ -21,6 +21,7 @@ from harness.events import (
 )
 from harness.outcomes import Outcome
 from harness.telemetry.catalog import CATALOG, MetricType
+from harness.telemetry.fleet import FleetStats
 from harness.telemetry.latency import LatencyHistogram
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.service_metrics import ServiceCollector
@@ -53,6 +54,7 @@ def test_every_catalog_metric_is_exported_with_its_labels(wired: tuple) -> None:
     one_of_each(bus)
     telemetry.add_world_source("alpha", FakeWorld(ticks=3))
     telemetry.add_generator_source("alpha", generator_stats)
+    telemetry.add_fleet_source("alpha", FleetStats(2, origin=0.0, duration=10.0))
     services = ServiceCollector()
     services.add("alpha", FakeServices())
     registry.register(services)

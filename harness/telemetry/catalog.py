@@ -94,14 +94,15 @@ FAILOVERS = _d("harness_failovers_total", _C, "strategy source region", "events"
 FAILBACKS = _d("harness_failbacks_total", _C, "strategy region", "events", "client",
     "Failbacks to the home region `region`.")
 BREAKER_STATE = _d("harness_breaker_state", _G, "strategy region", "1", "client",
-    "Circuit-breaker state: 0 closed, 1 half-open, 2 open.")
+    "Circuit-breaker state: 0 closed, 1 half-open, 2 open; the worst of the fleet's hosts.")
 BREAKER_TRANSITIONS = _d("harness_breaker_transitions_total", _C, "strategy region state", "events",
     "client", "Circuit-breaker transitions, by the state entered (catches flaps between scrapes).")
 TOKENS = _d("harness_retry_tokens", _G, "strategy gate", "tokens", "client",
-    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget.")
+    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget; "
+    "the fewest of the fleet's hosts.")
 RATE_LIMIT = _d("harness_rate_limiter_requests_per_second", _G, "strategy", "requests/s", "client",
     "Rate the client-side limiter lets through (no sample until the first throttling error "
-    "enables it, as in botocore adaptive mode).")
+    "enables it, as in botocore adaptive mode); the lowest of the fleet's hosts.")
 DNS_LOOKUPS = _d("harness_client_dns_lookups_total", _C, "strategy result source", "lookups",
     "client", "Client name resolutions by result (ok or outcome) and source "
     "(wire, cache, stale, pinned, negative_cache).")
@@ -157,6 +158,12 @@ GENERATOR_IN_FLIGHT = _d("harness_generator_in_flight", _G, "strategy", "request
 SATURATED = _d("harness_generator_saturated", _G, "strategy", "1", "generator",
     "1 while the generator cannot keep up (its numbers are not to be trusted).")
 
+# ---- the client fleet, pulled at scrape time (no host label: cardinality) ----------------------
+FLEET_HOSTS = _d("harness_fleet_hosts", _G, "strategy", "hosts", "client",
+    "Simulated client hosts the strategy runs as (scenario clients.hosts).")
+FLEET_HOSTS_FAILING = _d("harness_fleet_hosts_failing", _G, "strategy", "hosts", "client",
+    "Hosts whose most recently finished request failed: how far an outage has spread through "
+    "the fleet.")
 # ---- dependent services (harness.services), pulled at scrape time ------------------------------
 # `service` takes its values from the scenario's `services:` (a fixed, declared set); `target` is
 # the callee: "dynamodb" or another service's name.
@@ -201,6 +208,7 @@ CATALOG: tuple[MetricDef, ...] = (
     ENDPOINT_CONNECTIONS, ENDPOINT_CONNECTIONS_CLOSED, REPLICATION_LAG, REPLICATION_PENDING,
     REPLICATION_APPLIED, LOST_WRITES, STALE_READS,
     SEND_LAG, SEND_LAG_MAX, GENERATOR_IN_FLIGHT, SATURATED,
+    FLEET_HOSTS, FLEET_HOSTS_FAILING,
     SERVICE_REQUESTS, SERVICE_CALLS, SERVICE_IN_FLIGHT, SERVICE_QUEUED, SERVICE_HEALTHY,
     SERVICE_LEASES_HELD, SERVICE_LEASE_JOBS, SERVICE_LEASE_BACKLOG, SERVICE_LEASE_THROTTLE,
     FAULT_ACTIVE, FAULT_APPLY_DELAY, PHASE, RUN_ELAPSED,

@@ -63,6 +63,10 @@ def strategy_comparison() -> Json:
         timeseries("Requests by serving region", 'Where requests were served ("none": nowhere).',
             [(sum_rate(m.REQUESTS, "strategy, region"), "{{strategy}} → {{region}}")],
             unit="reqps"),
+        timeseries("Fleet: hosts failing", "Client hosts whose last request failed, of all hosts: "
+            "an outage reaching a fleet host by host is a ramp, not a cliff.",
+            [(sel(m.FLEET_HOSTS_FAILING), "{{strategy}} failing"),
+             (sel(m.FLEET_HOSTS), "{{strategy}} hosts")], w=24),
         row("Work and amplification"),
         timeseries("Attempts per request", "Work amplification: attempts on the wire / requests.",
             [(f"{attempts} / {every}", "{{strategy}}")]),
