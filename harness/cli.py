@@ -144,17 +144,25 @@ def _load(path: Path, overrides: dict[str, Any] | None = None) -> Any:
         if not overrides:
             raise
         # the file may be fine on its own: say which command-line override made it invalid
-        given = ", ".join(
-            f"--{key} {value:g}s" if key == "duration" else f"--{key} {value}"
-            for key, value in overrides.items()
-        )
+        given = ", ".join(_flag(key, value) for key, value in overrides.items())
         raise ScenarioError(
             [Problem(p.file, p.line, p.field, f"{p.message} (with {given})") for p in exc.problems]
         ) from None
 
 
-def _overrides(seed: int | None, duration: str | None) -> dict[str, Any]:
+def _flag(key: str, value: Any) -> str:
+    """An override as the command-line flag that gave it."""
+    if key == "duration":
+        return f"--duration {value:g}s"
+    if key == "clients":
+        return f"--hosts {value['hosts']}"
+    return f"--{key} {value}"
+
+
+def _overrides(seed: int | None, duration: str | None, hosts: int | None = None) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
+    if hosts is not None:
+        overrides["clients"] = {"hosts": hosts}
     if seed is not None:
         overrides["seed"] = seed
     if duration is not None:
@@ -338,6 +346,10 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Results directory.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override the scenario's seed.")] = None,
     duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
+    hosts: Annotated[
+        int | None,
+        typer.Option(help="Override clients.hosts: simulated client hosts per strategy."),
+    ] = None,
     clock: Annotated[
         str | None, typer.Option(help="virtual (fast, deterministic) or real (watch live).")
     ] = None,
@@ -353,7 +365,7 @@ def run(
     from harness.cli_run import Invocation, execute_run
 
     try:
-        overrides = _overrides(seed, duration)
+        overrides = _overrides(seed, duration, hosts)
         loaded = _load(scenario, overrides)
         addr, explicit = _metrics_addr(metrics_addr)
         invocation = Invocation(
@@ -382,6 +394,10 @@ def compare(
     baseline: Annotated[str | None, typer.Option(help="Baseline strategy for ratios.")] = None,
     seed: Annotated[int | None, typer.Option(help="First seed (default: the scenario's).")] = None,
     duration: Annotated[str | None, typer.Option(help=DURATION_HELP)] = None,
+    hosts: Annotated[
+        int | None,
+        typer.Option(help="Override clients.hosts: simulated client hosts per strategy."),
+    ] = None,
     clock: Annotated[str | None, typer.Option(help="virtual or real.")] = None,
     metrics_addr: Annotated[
         str, typer.Option(help="Serve /metrics here (HOST:PORT), or 'off'.")
@@ -401,7 +417,7 @@ def compare(
 
     try:
         check_format(output_format)
-        overrides = _overrides(seed, duration)
+        overrides = _overrides(seed, duration, hosts)
         loaded = _load(scenario, overrides)
         addr, explicit = _metrics_addr(metrics_addr)
         names = [s.strip() for s in strategies.split(",") if s.strip()] if strategies else []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from harness.outcomes import Outcome
@@ -33,6 +33,28 @@ class EventBus:
     def wants(self, event_type: type) -> bool:
         """True if someone listens: lets hot paths skip building an event nobody reads."""
         return bool(self._handlers.get(event_type))
+
+
+class HostBus(EventBus):
+    """The bus as one client host of a fleet sees it: the events that report one SDK client's
+    state (breaker, tokens, limiter) are stamped with the host's index, so telemetry can combine
+    the hosts instead of letting the last one to change overwrite the others."""
+
+    def __init__(self, bus: EventBus, host: int) -> None:
+        super().__init__()
+        self._bus = bus
+        self._host = host
+
+    def subscribe(self, event_type: type[E], handler: Callable[[E], None]) -> None:
+        self._bus.subscribe(event_type, handler)
+
+    def emit(self, event: object) -> None:
+        if isinstance(event, TokensChanged | RateLimiterChanged | BreakerStateChanged):
+            event = replace(event, host=self._host)
+        self._bus.emit(event)
+
+    def wants(self, event_type: type) -> bool:
+        return self._bus.wants(event_type)
 
 
 # ---- client side: requests and attempts ---------------------------------------------------------
@@ -63,6 +85,7 @@ class RequestFinished:
     intended_start: float
     start: float
     end: float
+    host: int = 0  # which client host of the strategy's fleet sent it (0..hosts-1)
 
     @property
     def latency(self) -> float:
@@ -110,6 +133,7 @@ class BreakerStateChanged:
     strategy: str
     region: str
     state: str  # "closed" | "open" | "half_open"
+    host: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +143,14 @@ class TokensChanged:
     strategy: str
     gate: str
     tokens: float
+    host: int = 0  # which client host of the fleet (stamped by HostBus)
 
 
 @dataclass(frozen=True, slots=True)
 class RateLimiterChanged:
     strategy: str
     rate: float  # requests per second the limiter lets through; inf when not yet enabled
+    host: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +165,12 @@ class DnsLookup:
 
 @dataclass(frozen=True, slots=True)
 class ConnectionsChanged:
+    """Open connections of one client host's pool to one region (`host`: index in the fleet)."""
+
     strategy: str
     region: str
     open: int
+    host: int = 0
 
 
 # ---- world and faults ---------------------------------------------------------------------------

@@ -12,15 +12,18 @@ import socket
 
 import pytest
 from prometheus_client import CollectorRegistry
+from service_fakes import FakeServices
 from telemetry_stream import STRATEGIES, FakeWorld, generator_stats, one_of_each, tick
 
 from harness.errors import HarnessError
-from harness.events import EventBus
+from harness.events import EventBus, RequestFinished
 from harness.telemetry.dashboards import all_dashboards
 from harness.telemetry.dashcheck import check_dashboards_against
+from harness.telemetry.fleet import FleetStats
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.prometheus import Prometheus, PrometheusApi, PrometheusError
 from harness.telemetry.server import serving
+from harness.telemetry.service_metrics import ServiceCollector
 
 pytestmark = [
     pytest.mark.prometheus,
@@ -48,6 +51,13 @@ async def test_every_panel_expression_returns_data() -> None:
         one_of_each(bus, strategy)
         telemetry.add_world_source(strategy, world)
         telemetry.add_generator_source(strategy, generator_stats)
+        fleet = FleetStats(4, origin=loop.time(), duration=60.0)
+        telemetry.add_fleet_source(strategy, fleet)
+        bus.subscribe(RequestFinished, fleet.add)
+    services = ServiceCollector()
+    for strategy in STRATEGIES:
+        services.add(strategy, FakeServices())
+    registry.register(services)
     telemetry.start_run(loop.time)
     stop = asyncio.Event()
     dashboards = list(all_dashboards().values())

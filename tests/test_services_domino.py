@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from harness.client.api import Request
 from harness.client.factory import resolve_strategies
@@ -18,10 +20,12 @@ from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
+from harness.report.writers import render_report
 from harness.runner import RunOptions, run_scenario
 from harness.scenario import parse_scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
 from harness.services.attach import attach_services
+from harness.telemetry.service_metrics import ServiceCollector
 from harness.world.control import DnsOverride
 from harness.world.world import World
 
@@ -90,6 +94,13 @@ async def test_failure_propagates_through_the_chain_and_a_cached_token_stops_it(
     nodes = services["graph"]["nodes"]
     assert min(v for v in nodes["auth@us-east-1"]["timeline"][12:20] if v is not None) < 0.1
     assert ["auth@us-east-1", "dynamodb@us-east-1"] in services["graph"]["edges"]
+    # The reports show the tier: a table per service and the graph with its availability strips.
+    render_report(tmp_path)
+    markdown = (tmp_path / "comparison.md").read_text()
+    assert "| auth | token | us-east-1, us-west-2 (global: us-east-1) |" in markdown
+    html = (tmp_path / "report.html").read_text()
+    assert "Dependency graph" in html and html.count("data:image/png;base64,") >= 2
+    assert (tmp_path / "chart-services-graph.png").read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.looptime
@@ -130,6 +141,25 @@ async def test_a_service_calling_a_service_answers_503_naming_the_failed_depende
             # attempt timeout (the catalog's aws-standard) fires: nested timeouts, as in life.
             assert outcome is Outcome.SERVER_ERROR
             assert detail in ("auth: server_error", "auth: timeout")
+            # ... and the scrape says so, per service and per callee.
+            registry = CollectorRegistry()
+            collector = ServiceCollector()
+            collector.add("t", tier)
+            registry.register(collector)
+            samples = {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for metric in text_string_to_metric_families(generate_latest(registry).decode())
+                for sample in metric.samples
+            }
+
+            def value(name: str, **labels: str) -> float:
+                return samples.get((name, tuple(sorted({"strategy": "t", **labels}.items()))), 0)
+
+            front = {"service": "front", "region": "us-west-2"}
+            auth = {"service": "auth", "region": "us-east-1", "target": "dynamodb"}
+            assert value("harness_service_requests_total", **front, outcome="DependencyFailed") == 1
+            assert value("harness_service_calls_total", **front, target="auth", outcome="ok") == 1
+            assert value("harness_service_calls_total", **auth, outcome="dns_nodata") >= 1
             world.zone.remove_override(override)
         finally:
             await transport.close()

@@ -7,6 +7,7 @@ from collections import defaultdict
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from service_fakes import FakeServices
 from telemetry_stream import HOME, NAME, OTHER, FakeWorld, generator_stats, one_of_each, request
 
 from harness.events import (
@@ -20,8 +21,10 @@ from harness.events import (
 )
 from harness.outcomes import Outcome
 from harness.telemetry.catalog import CATALOG, MetricType
+from harness.telemetry.fleet import FleetStats
 from harness.telemetry.latency import LatencyHistogram
 from harness.telemetry.metrics import Telemetry
+from harness.telemetry.service_metrics import ServiceCollector
 
 Labels = frozenset[tuple[str, str]]
 
@@ -51,6 +54,10 @@ def test_every_catalog_metric_is_exported_with_its_labels(wired: tuple) -> None:
     one_of_each(bus)
     telemetry.add_world_source("alpha", FakeWorld(ticks=3))
     telemetry.add_generator_source("alpha", generator_stats)
+    telemetry.add_fleet_source("alpha", FleetStats(2, origin=0.0, duration=10.0))
+    services = ServiceCollector()
+    services.add("alpha", FakeServices())
+    registry.register(services)
     telemetry.start_run(lambda: 42.0)
     series = scrape(registry)
     for d in CATALOG:

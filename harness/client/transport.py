@@ -62,8 +62,10 @@ class HttpTransport:
         clock: Clock,
         bus: EventBus,
         table: str = "harness",
+        host: int = 0,
     ) -> None:
         self.strategy = strategy
+        self.host = host  # which client host of the strategy's fleet this transport belongs to
         self._endpoints = dict(endpoints)
         self._port = port
         self._resolver = resolver
@@ -146,7 +148,7 @@ class HttpTransport:
             return classify_exception(exc, region)
 
     def _announcer(self, region: str) -> _Announcer:
-        return _Announcer(self._bus, self.strategy, region)
+        return _Announcer(self._bus, self.strategy, region, self.host)
 
 
 def _headers(name: str, target: str) -> CIMultiDict[str]:
@@ -171,10 +173,11 @@ class _Announcer:
     bus: EventBus
     strategy: str
     region: str
+    host: int
 
     def __call__(self, open_count: int) -> None:
         if self.bus.wants(ConnectionsChanged):
-            self.bus.emit(ConnectionsChanged(self.strategy, self.region, open_count))
+            self.bus.emit(ConnectionsChanged(self.strategy, self.region, open_count, self.host))
 
 
 # ---- the one place where exceptions become outcomes ---------------------------------------------

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from harness.compare.fleet import fleet_rows
 from harness.compare.metrics import RunMetrics, StrategyRunMetrics, compute_run_metrics
 from harness.compare.model import (
     METRIC_BY_KEY,
@@ -84,6 +85,7 @@ def build_comparison(
         slos=slos,
         violations=tuple(evaluate_slos(slos, rows)),
         root=directory,
+        fleets=fleet_rows([run.summary for run in runs], names),
     )
 
 

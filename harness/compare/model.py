@@ -4,10 +4,11 @@ SLO verdicts. Plain frozen data; computed by build.py, written by harness/report
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from harness.compare.fleet import FleetRow
 from harness.compare.stats import PairedTest, Stat
 from harness.scenario.model import SloSpec
 
@@ -202,6 +203,7 @@ class Comparison:
     slos: Mapping[str, SloSpec]
     violations: tuple[Violation, ...]
     root: Path  # the comparison directory the runs are under (not saved)
+    fleets: Mapping[str, FleetRow] = field(default_factory=dict)  # by strategy; {}: no fleet data
 
     @property
     def repeats(self) -> int:

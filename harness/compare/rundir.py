@@ -44,6 +44,20 @@ class FaultRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class FleetSummary:
+    """summary.json's `fleet` block of one strategy (harness.telemetry.fleet)."""
+
+    hosts: int
+    hosts_with_any_failure: int
+    hosts_failing_in_fault: int
+    availability_during_fault_min: float | None  # None: no request in any fault window
+    availability_during_fault_median: float | None
+    availability_during_fault_max: float | None
+    onset_spread_s: float | None  # None: no host failed inside a fault window
+    recovery_spread_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class StrategySummary:
     name: str
     description: str
@@ -55,6 +69,7 @@ class StrategySummary:
     outcomes: Mapping[str, int]
     regions_served: Mapping[str, int]
     deadline: str = ""  # the caller's deadline in force: "10 s", "none"; "" unknown (old run)
+    fleet: FleetSummary | None = None  # None: a run from before fleets
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +254,7 @@ def load_summary(run_dir: Path) -> RunSummary:
             outcomes=s.counts("outcomes"),
             regions_served=s.counts("regions_served"),
             deadline=_deadline_text(s.obj.get("deadline")),
+            fleet=_fleet(s.sub("fleet")) if "fleet" in s.obj else None,
         )
     if not strategies:
         raise RunFileError(path, "strategies: empty (the run measured nothing)")
@@ -261,6 +277,20 @@ def load_summary(run_dir: Path) -> RunSummary:
         capacity_rps=capacity,
         faults=tuple(faults),
         strategies=strategies,
+    )
+
+
+def _fleet(f: _Fields) -> FleetSummary:
+    during = f.sub("availability_during_fault") if f.obj.get("availability_during_fault") else None
+    return FleetSummary(
+        hosts=f.int_("hosts"),
+        hosts_with_any_failure=f.int_("hosts_with_any_failure"),
+        hosts_failing_in_fault=f.int_("hosts_failing_in_fault"),
+        availability_during_fault_min=during.num("min") if during else None,
+        availability_during_fault_median=during.num("median") if during else None,
+        availability_during_fault_max=during.num("max") if during else None,
+        onset_spread_s=f.opt_num("onset_spread_s"),
+        recovery_spread_s=f.opt_num("recovery_spread_s"),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.compare.fleet import fleet_from_dict, fleet_to_dict
 from harness.compare.model import (
     METRICS,
     Comparison,
@@ -165,6 +166,7 @@ def comparison_to_dict(c: Comparison) -> dict[str, Any]:
             }
             for f in c.faults
         ],
+        "fleets": {name: fleet_to_dict(row) for name, row in c.fleets.items()},
         "slos": {
             name: spec.model_dump(mode="json", exclude_none=True) for name, spec in c.slos.items()
         },
@@ -317,4 +319,5 @@ def _from_dict(d: Mapping[str, Any], root: Path) -> Comparison:
         slos={name: SloSpec.model_validate(spec) for name, spec in d["slos"].items()},
         violations=violations,
         root=root,
+        fleets={name: fleet_from_dict(f) for name, f in d.get("fleets", {}).items()},
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from harness.compare.model import METRIC_BY_KEY, Comparison
+from harness.report.fleet import FLEET_HEAD, FLEET_NOTE, fleet_rows
 from harness.report.fmt import (
     FAULT_HEAD,
     RANK_TEXT,
@@ -100,7 +101,7 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
         title = CHART_TITLES.get(name, name)
         parts.append(f"<h2>{escape(title)}</h2>")
         parts.append(f'<img alt="{escape(title)}" src="data:image/png;base64,{data}">')
-    parts += [_faults(c), _runs(c), "</body></html>"]
+    parts += [_faults(c), _fleet(c), _runs(c), "</body></html>"]
     return "\n".join(parts) + "\n"
 
 
@@ -137,6 +138,15 @@ def _faults(c: Comparison) -> str:
         ]
         parts.append(_table(FAULT_HEAD, rows))
     return "\n".join(parts)
+
+
+def _fleet(c: Comparison) -> str:
+    rows = [
+        ("", [("name", name), *(("", text) for text in texts)]) for name, *texts in fleet_rows(c)
+    ]
+    if not rows:
+        return ""
+    return f'<h2>Fleet</h2><p class="note">{escape(FLEET_NOTE)}</p>' + _table(FLEET_HEAD, rows)
 
 
 def _runs(c: Comparison) -> str:

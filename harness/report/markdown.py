@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.compare.model import METRIC_BY_KEY, Comparison, FaultWindowRow
+from harness.report.fleet import FLEET_HEAD, FLEET_NOTE, fleet_rows
 from harness.report.fmt import (
     FAULT_HEAD,
     RANK_TEXT,
@@ -60,6 +61,8 @@ def render_markdown(c: Comparison) -> str:
     out += _slo_section(c)
     for fault in c.faults:
         out += ["", *_fault_section(c, fault)]
+    if fleet := fleet_rows(c):
+        out += ["", "## Fleet", "", FLEET_NOTE, "", *_table(FLEET_HEAD, fleet)]
     out += ["", "## Runs", ""]
     out += _table(
         ["run", "status", "clock", "seed", "elapsed s", "wall s"],

@@ -25,12 +25,22 @@ def write_reports(comparison: Comparison, directory: Path, *, html: bool = True)
     report DIR` renders them later."""
     from harness.report.csvout import write_csv
     from harness.report.markdown import render_markdown
+    from harness.report.services import (
+        graph_png,
+        load_services,
+        services_html,
+        services_markdown,
+    )
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [save_comparison(comparison, directory)]
+    services = load_services(directory)  # the service tier, when the scenario has one
     markdown = directory / MARKDOWN
-    markdown.write_text(render_markdown(comparison), encoding="utf-8")
+    text = render_markdown(comparison)
+    if services is not None:
+        text += services_markdown(*services)
+    markdown.write_text(text, encoding="utf-8")
     paths += [markdown, write_csv(comparison, directory / CSV)]
     if not html:
         return paths
@@ -40,9 +50,14 @@ def write_reports(comparison: Comparison, directory: Path, *, html: bool = True)
 
     series = load_series(comparison)
     charts = {name: render_chart(series, name) for name in CHARTS}
-    page = directory / HTML
-    page.write_text(render_html(comparison, charts), encoding="utf-8")
-    paths.append(page)
+    page = render_html(comparison, charts)
+    if services is not None:
+        graph = graph_png(services[1])
+        page = page.replace("</body></html>", services_html(*services, graph) + "</body></html>", 1)
+        charts = {**charts, "services-graph": graph}
+    report = directory / HTML
+    report.write_text(page, encoding="utf-8")
+    paths.append(report)
     for name, png in charts.items():  # each chart also as a file, for slides and tickets
         path = directory / chart_file(name)
         path.write_bytes(png)

@@ -1,11 +1,19 @@
-"""One strategy's client side: resolver, transport, pipeline and open-loop generator, wired to a
-world. Each strategy has its own DNS cache and connection pool, as separate services would."""
+"""One strategy's client side: a fleet of simulated client hosts sharing one open-loop generator,
+wired to a world.
+
+Each host is one SDK client as in production: its own resolver and DNS cache, its own connection
+pools, its own pipeline (retry quota, breakers, limiter, budget, throttling). Hosts start at
+staggered moments spread over the first connection-lifetime period, so their connection ages and
+cache phases differ and an outage reaches them one by one (see docs/fleets.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 import random
+from collections.abc import Coroutine
 from typing import Any
 
 from harness.client.api import AttemptResult, ClientEnv, Request
@@ -17,7 +25,7 @@ from harness.client.transport import HttpTransport
 from harness.client.workload import OpenLoopGenerator, key_hash
 from harness.clock import Clock
 from harness.errors import StrategyError
-from harness.events import EventBus, RequestFinished
+from harness.events import EventBus, HostBus, RequestFinished
 from harness.outcomes import Outcome
 from harness.scenario.model import Scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings, StrategySpec
@@ -34,7 +42,108 @@ def regions_by_distance(scenario: Scenario) -> tuple[str, ...]:
     return (home, *(r.name for r in others))
 
 
+def stagger_period(scenario: Scenario) -> float:
+    """The span host start times are spread over: one connection lifetime of the home region
+    (server max_age, else idle timeout) or one DNS TTL, whichever is longer, so both connection
+    ages and cache phases cover a whole cycle; cut at the first fault so every host is up before
+    the world goes wrong."""
+    connections = scenario.region(scenario.home_region).connections
+    lifetime = connections.max_age if connections.max_age is not None else connections.idle_timeout
+    period = max(lifetime, scenario.dns.ttl)
+    first_fault = min((f.at for f in scenario.timeline), default=period)
+    return max(0.0, min(period, first_fault, scenario.duration))
+
+
+def host_offsets(hosts: int, period: float, seed: int) -> tuple[float, ...]:
+    """Start offsets (seconds after the run's origin), ascending; host 0 starts at once.
+
+    Stratified: host i starts at a seeded point of the i-th of `hosts` equal slices of `period`,
+    so the fleet covers the period evenly whatever the seed. The same for every strategy of a run
+    (it depends on the seed only): strategies are compared on the same fleet."""
+    if hosts <= 1 or period <= 0:
+        return (0.0,) * max(1, hosts)
+    rng = random.Random(f"{seed}:fleet:offsets")
+    width = period / hosts
+    return (0.0, *((i + rng.random()) * width for i in range(1, hosts)))
+
+
+class HostAssigner:
+    """Gives each arrival to one started host, chosen uniformly at random (seeded).
+
+    Random rather than round-robin: a random split of a Poisson stream is an independent Poisson
+    stream per host (thinning), as callers spread by a load balancer would be, while round-robin
+    would make each host's arrivals unnaturally regular. The draws depend only on the seed and
+    the arrival times, so every strategy sees the same assignment (common random numbers)."""
+
+    def __init__(self, offsets: tuple[float, ...], seed: int) -> None:
+        self._offsets = offsets
+        self._rng = random.Random(f"{seed}:fleet:assign")
+
+    def host_for(self, since_origin: float) -> int:
+        started = max(1, bisect.bisect_right(self._offsets, since_origin))
+        return 0 if started == 1 else self._rng.randrange(started)
+
+
+class _Host:
+    """One simulated client host: resolver, transport, pipeline. Nothing shared with its peers."""
+
+    def __init__(self, index: int, owner: StrategyClient) -> None:
+        self.index = index
+        self._owner = owner
+        self.transport: HttpTransport | None = None
+        self.resolver: DnsResolver | None = None
+        self.pipeline: Any = None
+        self.token_transport: Any = None  # the host's own client of a token service, if any
+
+    async def start(self) -> None:
+        owner = self._owner
+        world, strategy = owner.world, owner.strategy
+        dns: DnsSettings = getattr(strategy, "dns", DnsSettings())
+        pool: PoolSettings = getattr(strategy, "pool", PoolSettings())
+        self.resolver = DnsResolver(
+            (world.dns.host, world.dns.port), dns, clock=owner.clock, bus=owner.bus,
+            strategy=owner.name,
+        )  # fmt: skip
+        self.transport = HttpTransport(
+            strategy=owner.name,
+            endpoints={region: world.dns_name(region) for region in world.regions},
+            port=world.http_port,
+            resolver=self.resolver,
+            pool=pool,
+            clock=owner.clock,
+            bus=owner.bus,
+            host=self.index,
+        )
+        await self.transport.start()
+        # host 0 keeps the seed string of the one-host model: hosts=1 runs are unchanged
+        salt = "" if self.index == 0 else f":host{self.index}"
+        env = ClientEnv(
+            transport=self.transport,
+            clock=owner.clock,
+            bus=HostBus(owner.bus, self.index),
+            rng=random.Random(f"{owner.seed}:{owner.name}{salt}:policies"),
+            home=owner.scenario.home_region,
+            regions=regions_by_distance(owner.scenario),
+            default_deadline=math.inf if owner.deadline is None else owner.deadline,
+        )
+        self.pipeline, self.token_transport = await with_tokens(
+            build_executor(strategy, env), strategy, env, world=world, resolver=self.resolver
+        )
+
+    async def close(self) -> None:
+        try:
+            if self.token_transport is not None:
+                await self.token_transport.close()
+            if self.transport is not None:
+                await self.transport.close()
+        finally:
+            if self.resolver is not None:
+                await self.resolver.close()
+
+
 class StrategyClient:
+    """A strategy's fleet: `scenario.clients.hosts` hosts fed by one open-loop generator."""
+
     def __init__(
         self,
         name: str,
@@ -47,17 +156,17 @@ class StrategyClient:
         seed: int,
     ) -> None:
         self.name = name
-        self._strategy = strategy
-        self._world = world
-        self._scenario = scenario
-        self._clock = clock
-        self._bus = bus
-        self._seed = seed
-        self._transport: HttpTransport | None = None
-        self._resolver: DnsResolver | None = None
-        self._pipeline: Any = None
-        self._token_transport: Any = None
-        self._guarded = False
+        self.strategy = strategy
+        self.world = world
+        self.scenario = scenario
+        self.clock = clock
+        self.bus = bus
+        self.seed = seed
+        self.offsets = host_offsets(scenario.clients.hosts, stagger_period(scenario), seed)
+        self.hosts = [_Host(i, self) for i in range(len(self.offsets))]
+        self._assigner = HostAssigner(self.offsets, seed)
+        self._origin: float | None = None
+        self._guarded = not isinstance(strategy, StrategySpec)
         self.generator = OpenLoopGenerator(
             spec=scenario.clients,
             duration=scenario.duration,
@@ -70,68 +179,50 @@ class StrategyClient:
     @property
     def deadline(self) -> float | None:
         """The caller's deadline in force for this strategy (None: no deadline)."""
-        scenario_deadline = self._scenario.clients.deadline
-        if isinstance(self._strategy, StrategySpec):
-            return caller_deadline(self._strategy, scenario_deadline)
+        scenario_deadline = self.scenario.clients.deadline
+        if isinstance(self.strategy, StrategySpec):
+            return caller_deadline(self.strategy, scenario_deadline)
         return scenario_deadline
 
     @property
     def description(self) -> str:
-        return str(getattr(self._strategy, "description", ""))
+        return str(getattr(self.strategy, "description", ""))
 
     async def start(self) -> None:
-        world = self._world
-        dns: DnsSettings = getattr(self._strategy, "dns", DnsSettings())
-        pool: PoolSettings = getattr(self._strategy, "pool", PoolSettings())
-        self._resolver = DnsResolver(
-            (world.dns.host, world.dns.port),
-            dns,
-            clock=self._clock,
-            bus=self._bus,
-            strategy=self.name,
-        )
-        self._transport = HttpTransport(
-            strategy=self.name,
-            endpoints={region: world.dns_name(region) for region in world.regions},
-            port=world.http_port,
-            resolver=self._resolver,
-            pool=pool,
-            clock=self._clock,
-            bus=self._bus,
-        )
-        await self._transport.start()
-        env = ClientEnv(
-            transport=self._transport,
-            clock=self._clock,
-            bus=self._bus,
-            rng=random.Random(f"{self._seed}:{self.name}:policies"),
-            home=self._scenario.home_region,
-            regions=regions_by_distance(self._scenario),
-            default_deadline=math.inf if self.deadline is None else self.deadline,
-        )
-        self._pipeline = build_executor(self._strategy, env)
-        self._pipeline, self._token_transport = await with_tokens(
-            self._pipeline, self._strategy, env, world=world, resolver=self._resolver
-        )
-        self._guarded = not isinstance(self._strategy, StrategySpec)
+        for host in self.hosts:
+            await host.start()
 
-    async def execute(self, request: Request) -> None:
-        start = self._clock.measure()
+    async def run(self, origin: float) -> None:
+        """Generate the strategy's arrivals from loop time `origin`, each sent by one host."""
+        self._origin = origin
+        await self.generator.run(origin)
+
+    def _host_for(self, request: Request) -> _Host:
+        origin = request.intended_start if self._origin is None else self._origin
+        return self.hosts[self._assigner.host_for(request.intended_start - origin)]
+
+    def execute(self, request: Request) -> Coroutine[Any, Any, None]:
+        """Choose the host now, in arrival order (the generator calls this synchronously), so the
+        assignment never depends on how the loop schedules the requests' tasks."""
+        return self._send(self._host_for(request), request)
+
+    async def _send(self, host: _Host, request: Request) -> None:
+        start = self.clock.measure()
         if self._guarded:
-            done = await self._execute_user_code(request)
+            done = await self._execute_user_code(host, request)
         else:
-            done = await self._pipeline.execute(request)
-        self._finished(request, done, start, self._clock.measure())
+            done = await host.pipeline.execute(request)
+        self._finished(request, done, start, self.clock.measure(), host.index)
 
-    async def _execute_user_code(self, request: Request) -> RequestOutcome:
+    async def _execute_user_code(self, host: _Host, request: Request) -> RequestOutcome:
         """A user strategy gets the guard our own pipelines do not need: it may not outlive the
         request's deadline (plus a grace), and an exception names the strategy and stops the run."""
         try:
             guard = request.deadline + USER_CODE_GRACE
             async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
-                done: Any = await self._pipeline.execute(request)
+                done: Any = await host.pipeline.execute(request)
         except TimeoutError:
-            failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self._scenario.home_region)
+            failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self.scenario.home_region)
             return RequestOutcome(failed, 0, (), None)
         except Exception as exc:
             raise StrategyError(
@@ -146,12 +237,14 @@ class StrategyClient:
 
     def _shed(self, request: Request) -> None:
         """Not sent: the generator was over its in-flight limit (the run is saturated)."""
-        now = self._clock.measure()
-        shed = RequestOutcome(AttemptResult(Outcome.SHED, self._scenario.home_region), 0, (), None)
-        self._finished(request, shed, now, now)
+        now = self.clock.measure()
+        shed = RequestOutcome(AttemptResult(Outcome.SHED, self.scenario.home_region), 0, (), None)
+        self._finished(request, shed, now, now, self._host_for(request).index)
 
-    def _finished(self, request: Request, done: RequestOutcome, start: float, end: float) -> None:
-        self._bus.emit(
+    def _finished(
+        self, request: Request, done: RequestOutcome, start: float, end: float, host: int
+    ) -> None:
+        self.bus.emit(
             RequestFinished(
                 strategy=self.name,
                 op=request.op,
@@ -164,13 +257,10 @@ class StrategyClient:
                 intended_start=request.intended_start,
                 start=start,
                 end=end,
+                host=host,
             )
         )
 
     async def close(self) -> None:
-        if self._token_transport is not None:
-            await self._token_transport.close()
-        if self._transport is not None:
-            await self._transport.close()
-        if self._resolver is not None:
-            await self._resolver.close()
+        for host in self.hosts:
+            await host.close()

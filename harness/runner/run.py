@@ -1,4 +1,4 @@
-"""One run: start the world(s), one client pool per strategy, the fault timeline, telemetry; run
+"""One run: start the world(s), one client fleet per strategy, the fault timeline, telemetry; run
 for the scenario's duration; always revert faults, close sockets and write results, however the run
 ends (normal end, stop condition, error, SIGINT/SIGTERM)."""
 
@@ -28,9 +28,11 @@ from harness.scenario.model import Scenario
 from harness.services.attach import attach_services
 from harness.services.report import services_summary
 from harness.services.tier import ServiceTier
+from harness.telemetry.fleet import FleetStats, windows_from_faults
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.records import RecordWriter
 from harness.telemetry.server import MetricsServer
+from harness.telemetry.service_metrics import ServiceCollector
 from harness.telemetry.summary import RunStats
 from harness.telemetry.timeseries import TimeSeries
 from harness.world.world import World
@@ -111,6 +113,7 @@ async def run_scenario(
     worlds: dict[str, World] = {}
     tiers: dict[str, ServiceTier] = {}
     clients: list[StrategyClient] = []
+    fleets: dict[str, FleetStats] = {}
     injectors: dict[str, FaultInjector] = {}
     metrics_server: MetricsServer | None = None
     telemetry: Telemetry | None = None
@@ -134,6 +137,11 @@ async def run_scenario(
         telemetry = Telemetry(registry, bus)
         for owner, world in worlds.items():
             telemetry.add_world_source(owner, world)
+        if tiers:
+            service_metrics = ServiceCollector()
+            for owner, tier in tiers.items():
+                service_metrics.add(owner, tier)
+            registry.register(service_metrics)
         if options.metrics_addr is not None:
             metrics_server = MetricsServer(
                 registry, allow_non_loopback=options.allow_non_loopback_metrics
@@ -174,6 +182,12 @@ async def run_scenario(
         origin = clock.now() + SETTLE
         telemetry.start_run(clock.now)
         records = RecordWriter(out / "requests.jsonl.gz", origin=origin)
+        for client in clients:
+            fleet = fleets[client.name] = FleetStats(
+                len(client.hosts), origin=origin, duration=scenario.duration
+            )
+            telemetry.add_fleet_source(client.name, fleet)
+        bus.subscribe(RequestFinished, lambda event: fleets[event.strategy].add(event))
         series = TimeSeries(
             origin=origin,
             duration=scenario.duration,
@@ -248,6 +262,7 @@ async def run_scenario(
             options,
             stats,
             clients,
+            fleets,
             worlds,
             injectors,
             clock,
@@ -304,7 +319,7 @@ async def _drive(
             background.append(tg.create_task(view.run(origin)))
         if on_progress is not None:
             background.append(tg.create_task(_report_progress(on_progress, stats, origin, clock)))
-        generators = [tg.create_task(c.generator.run(origin)) for c in clients]
+        generators = [tg.create_task(c.run(origin)) for c in clients]
         scope = asyncio.timeout(limit)
         try:
             async with scope:
@@ -353,6 +368,7 @@ def _summary(
     options: RunOptions,
     stats: RunStats,
     clients: list[StrategyClient],
+    fleets: dict[str, FleetStats],
     worlds: dict[str, World],
     injectors: dict[str, FaultInjector],
     clock: Clock,
@@ -382,6 +398,12 @@ def _summary(
         deadline = client.deadline
         entry["deadline"] = "none" if deadline is None else deadline
         entry["saturated"] = bool(reasons)
+        fleet = fleets.get(client.name)
+        if fleet is not None:
+            injector = injectors.get(client.name) or injectors.get("shared")
+            faults = injector.journal.faults_summary() if injector is not None else []
+            horizon = min(scenario.duration, max(0.0, clock.now() - origin))
+            entry["fleet"] = fleet.to_json(windows_from_faults(faults, horizon))
         strategies[client.name] = entry
     first = next(iter(injectors.values()), None)
     return {

@@ -76,7 +76,7 @@ def parse_scenario(
     # A new duration scales the scenario's timeline to it (rescale.py), so it is applied after
     # the file, as written, has been validated.
     duration = overrides.pop("duration", None)
-    data = {**data, **overrides}
+    data = _merged(data, overrides)
     if duration is not None and "duration" not in data:
         data["duration"] = duration  # no duration in the file: nothing to scale from
 
@@ -94,6 +94,19 @@ def parse_scenario(
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+def _merged(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The document with command-line overrides applied; a mapping override (e.g.
+    {"clients": {"hosts": 8}}) changes only the keys it names."""
+    out = dict(data)
+    for key, value in overrides.items():
+        current = out.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            out[key] = _merged(current, value)
+        else:
+            out[key] = value
+    return out
 
 
 _FAULT = TypeAdapter[FaultSpec](FaultSpec)

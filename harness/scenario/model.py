@@ -144,7 +144,21 @@ class BurstSpec(Spec):
 
 class ClientsSpec(Spec):
     home_region: Name | None = Field(default=None, description="Default: the first region.")
-    rate: Rate = Field(default=100.0, description="Offered requests per second (see `ramp`).")
+    rate: Rate = Field(
+        default=100.0,
+        description="Offered requests per second for the whole fleet (see `ramp`, `hosts`).",
+    )
+    hosts: int = Field(
+        default=16,  # measured: docs/fleets.md
+        ge=1,
+        le=256,
+        description=(
+            "Simulated client hosts per strategy (a fleet). Each host is one SDK client with its "
+            "own resolver and DNS cache, connection pools and policy state (retry quota, "
+            "breakers, limiter, budget); hosts start at staggered moments over the first "
+            "connection lifetime and share the strategy's arrivals at random. See docs/fleets.md."
+        ),
+    )
     arrival: Literal["constant", "poisson"] = "poisson"
     ramp: tuple[RampPoint, ...] = Field(
         default=(),

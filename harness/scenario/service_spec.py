@@ -93,10 +93,6 @@ class ServiceSpec(Spec):
     token: TokenSpec = TokenSpec()
     lease: LeaseSpec = LeaseSpec()
 
-    @property
-    def global_region(self) -> str | None:
-        return self.home
-
 
 class TokenSettings(Spec):
     """How a client strategy gets the token each request needs (strategy field `tokens`)."""

@@ -152,13 +152,14 @@ class ServiceInstance:
         """Once a second: the share of leases held, or 1/0 for whether the latest scheduled
         calls succeeded (what the service would answer with, asked or not)."""
         while True:
-            if self.leases is not None:
-                stats = self.leases.stats()
-                health = stats.valid / stats.count
-            else:
-                health = 0.0 if self._stale else 1.0
-            self.samples[int(self._clock.now())] = health
+            self.samples[int(self._clock.now())] = self.health()
             await asyncio.sleep(1.0)
+
+    def health(self) -> float:
+        if self.leases is not None:
+            stats = self.leases.stats()
+            return stats.valid / stats.count
+        return 0.0 if self._stale else 1.0
 
     # ---- requests ------------------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ from harness.clock import Clock
 from harness.errors import AddressError, HarnessError
 from harness.events import EventBus
 from harness.scenario.model import Scenario
-from harness.scenario.service_spec import DYNAMODB, GLOBAL, service_routes
+from harness.scenario.service_spec import GLOBAL, service_routes
 from harness.services.caller import Caller, Directory
 from harness.services.instance import ServiceInstance
+from harness.telemetry.service_metrics import ServiceRow
 from harness.world.world import World
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,24 @@ class ServiceTier:
             except Exception:  # keep closing the rest
                 log.exception("stopping service %s@%s", instance.name, instance.region)
 
+    def info(self) -> dict[str, object]:
+        """Where each service answers: its names (route -> DNS name), addresses and the port."""
+        return {
+            name: {
+                "names": routes,
+                "addresses": {
+                    region: list(self.addresses[(name, region)])
+                    for region in self.scenario.service(name).regions
+                },
+                "port": self.port,
+            }
+            for name, routes in self.routes.items()
+        }
+
+    def service_rows(self) -> list[ServiceRow]:
+        """For harness.telemetry.service_metrics (scrape time)."""
+        return [instance_row(instance) for instance in self.instances.values()]
+
     # ---- ServiceControl ------------------------------------------------------------------------
 
     def set_throttle(self, service: str, region: str, max_queue: int) -> int:
@@ -159,4 +178,28 @@ class ServiceTier:
             instance.leases.clear_throttle(entry[1])
 
 
-__all__ = ["DYNAMODB", "ServiceTier", "service_addresses"]
+def instance_row(instance: ServiceInstance) -> ServiceRow:
+    leases: dict[str, float] = {}
+    if instance.leases is not None:
+        stats = instance.leases.stats()
+        leases = {
+            "held": stats.valid,
+            "queued": stats.queued,
+            "waiting": stats.held,
+            "throttle": stats.throttle or 0,
+            "renewed": stats.renewed_total,
+            "established": stats.established_total,
+            "timed_out": stats.timed_out_total,
+            "failed": stats.failed_total,
+        }
+    healthy = instance.health()
+    return ServiceRow(
+        service=instance.name,
+        region=instance.region,
+        requests=dict(instance.requests),
+        calls=dict(instance.calls),
+        in_flight=instance.capacity.in_service,
+        queued=instance.capacity.queued,
+        healthy=healthy,
+        leases=leases,
+    )

@@ -28,7 +28,7 @@ class MetricType(StrEnum):
 LABELS: frozenset[str] = frozenset(
     {
         "strategy", "region", "outcome", "fault", "target", "rcode", "op", "reason", "state",
-        "gate", "result", "source", "name", "qtype", "phase", "kind",
+        "gate", "result", "source", "name", "qtype", "phase", "kind", "service",
     }
 )  # fmt: skip
 
@@ -49,7 +49,7 @@ class MetricDef:
     labels: tuple[str, ...]
     help: str
     unit: str  # documentation unit: "seconds", "requests", "1" (ratio / flag), ...
-    group: str  # "client" | "world" | "generator" | "run": who produces it
+    group: str  # "client" | "world" | "generator" | "service" | "run": who produces it
     buckets: tuple[float, ...] = ()
 
 
@@ -94,14 +94,15 @@ FAILOVERS = _d("harness_failovers_total", _C, "strategy source region", "events"
 FAILBACKS = _d("harness_failbacks_total", _C, "strategy region", "events", "client",
     "Failbacks to the home region `region`.")
 BREAKER_STATE = _d("harness_breaker_state", _G, "strategy region", "1", "client",
-    "Circuit-breaker state: 0 closed, 1 half-open, 2 open.")
+    "Circuit-breaker state: 0 closed, 1 half-open, 2 open; the worst of the fleet's hosts.")
 BREAKER_TRANSITIONS = _d("harness_breaker_transitions_total", _C, "strategy region state", "events",
     "client", "Circuit-breaker transitions, by the state entered (catches flaps between scrapes).")
 TOKENS = _d("harness_retry_tokens", _G, "strategy gate", "tokens", "client",
-    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget.")
+    "Tokens left in a retry gate: SDK retry quota (starts 500), gRPC throttling, retry budget; "
+    "the fewest of the fleet's hosts.")
 RATE_LIMIT = _d("harness_rate_limiter_requests_per_second", _G, "strategy", "requests/s", "client",
     "Rate the client-side limiter lets through (no sample until the first throttling error "
-    "enables it, as in botocore adaptive mode).")
+    "enables it, as in botocore adaptive mode); the lowest of the fleet's hosts.")
 DNS_LOOKUPS = _d("harness_client_dns_lookups_total", _C, "strategy result source", "lookups",
     "client", "Client name resolutions by result (ok or outcome) and source "
     "(wire, cache, stale, pinned, negative_cache).")
@@ -157,6 +158,37 @@ GENERATOR_IN_FLIGHT = _d("harness_generator_in_flight", _G, "strategy", "request
 SATURATED = _d("harness_generator_saturated", _G, "strategy", "1", "generator",
     "1 while the generator cannot keep up (its numbers are not to be trusted).")
 
+# ---- the client fleet, pulled at scrape time (no host label: cardinality) ----------------------
+FLEET_HOSTS = _d("harness_fleet_hosts", _G, "strategy", "hosts", "client",
+    "Simulated client hosts the strategy runs as (scenario clients.hosts).")
+FLEET_HOSTS_FAILING = _d("harness_fleet_hosts_failing", _G, "strategy", "hosts", "client",
+    "Hosts whose most recently finished request failed: how far an outage has spread through "
+    "the fleet.")
+# ---- dependent services (harness.services), pulled at scrape time ------------------------------
+# `service` takes its values from the scenario's `services:` (a fixed, declared set); `target` is
+# the callee: "dynamodb" or another service's name.
+SERVICE_REQUESTS = _d("harness_service_requests_total", _C, "strategy service region outcome",
+    "requests", "service", "Requests a service answered, by outcome (ok, Throttled, "
+    "DependencyFailed, LeaseExpired).")
+SERVICE_CALLS = _d("harness_service_calls_total", _C, "strategy service region target outcome",
+    "calls", "service", "Calls a service made to a dependency, by the call's outcome class.")
+SERVICE_IN_FLIGHT = _d("harness_service_in_flight", _G, "strategy service region", "requests",
+    "service", "Requests in service at a service instance.")
+SERVICE_QUEUED = _d("harness_service_queued", _G, "strategy service region", "requests",
+    "service", "Requests waiting for a slot at a service instance.")
+SERVICE_HEALTHY = _d("harness_service_healthy", _G, "strategy service region", "1", "service",
+    "1 while the service's latest scheduled calls succeeded; for a lease service the share of "
+    "leases held.")
+SERVICE_LEASES_HELD = _d("harness_service_leases_held", _G, "strategy service region", "leases",
+    "service", "Leases held (valid) by a lease service.")
+SERVICE_LEASE_JOBS = _d("harness_service_lease_jobs_total", _C, "strategy service region result",
+    "jobs", "service", "Lease jobs finished: renewed, established, timed_out (thrown away and "
+    "re-queued), failed (the DynamoDB call failed).")
+SERVICE_LEASE_BACKLOG = _d("harness_service_lease_backlog", _G, "strategy service region state",
+    "jobs", "service", "Lease jobs queued, and held outside the queue by the throttle lever.")
+SERVICE_LEASE_THROTTLE = _d("harness_service_lease_throttle", _G, "strategy service region",
+    "jobs", "service", "The throttle lever's queue limit while it is on, else 0.")
+
 # ---- the run ------------------------------------------------------------------------------------
 FAULT_ACTIVE = _d("harness_fault_active", _G, "fault target", "1", "run",
     "1 while a fault is applied, 0 after it is reverted.")
@@ -176,6 +208,9 @@ CATALOG: tuple[MetricDef, ...] = (
     ENDPOINT_CONNECTIONS, ENDPOINT_CONNECTIONS_CLOSED, REPLICATION_LAG, REPLICATION_PENDING,
     REPLICATION_APPLIED, LOST_WRITES, STALE_READS,
     SEND_LAG, SEND_LAG_MAX, GENERATOR_IN_FLIGHT, SATURATED,
+    FLEET_HOSTS, FLEET_HOSTS_FAILING,
+    SERVICE_REQUESTS, SERVICE_CALLS, SERVICE_IN_FLIGHT, SERVICE_QUEUED, SERVICE_HEALTHY,
+    SERVICE_LEASES_HELD, SERVICE_LEASE_JOBS, SERVICE_LEASE_BACKLOG, SERVICE_LEASE_THROTTLE,
     FAULT_ACTIVE, FAULT_APPLY_DELAY, PHASE, RUN_ELAPSED,
 )
 # fmt: on

@@ -28,6 +28,7 @@ from harness.telemetry.panels import (
 
 STRATEGIES_UID = "harness-strategies"
 REGIONS_UID = "harness-regions"
+SERVICES_UID = "harness-services"
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "grafana" / "dashboards"
 
 _BREAKER_STATES = {0: ("closed", "green"), 1: ("half-open", "yellow"), 2: ("open", "red")}
@@ -62,6 +63,10 @@ def strategy_comparison() -> Json:
         timeseries("Requests by serving region", 'Where requests were served ("none": nowhere).',
             [(sum_rate(m.REQUESTS, "strategy, region"), "{{strategy}} → {{region}}")],
             unit="reqps"),
+        timeseries("Fleet: hosts failing", "Client hosts whose last request failed, of all hosts: "
+            "an outage reaching a fleet host by host is a ramp, not a cliff.",
+            [(sel(m.FLEET_HOSTS_FAILING), "{{strategy}} failing"),
+             (sel(m.FLEET_HOSTS), "{{strategy}} hosts")], w=24),
         row("Work and amplification"),
         timeseries("Attempts per request", "Work amplification: attempts on the wire / requests.",
             [(f"{attempts} / {every}", "{{strategy}}")]),
@@ -196,11 +201,66 @@ def regions_and_dns() -> Json:
     )
 
 
+def services() -> Json:
+    """Dependent services (scenario `services:`): how a failure spreads from tier to tier."""
+    ok = sum_rate(m.SERVICE_REQUESTS, "service, region", outcome="ok")
+    every = sum_rate(m.SERVICE_REQUESTS, "service, region")
+    calls_ok = sum_rate(m.SERVICE_CALLS, "service, region, target", outcome="ok")
+    calls = sum_rate(m.SERVICE_CALLS, "service, region, target")
+    by_instance = "service, region"
+    panels = [
+        row("Availability"),
+        timeseries("Service success ratio", "Share of a service's answers that were 200.",
+            [(ratio_or_zero(ok, every), "{{service}}@{{region}}")], unit="percentunit",
+            maximum=1),
+        timeseries("Health", "Latest scheduled calls ok (1/0); lease services: share held.",
+            [(f"max by ({by_instance}) ({sel(m.SERVICE_HEALTHY)})", "{{service}}@{{region}}")],
+            unit="percentunit", maximum=1),
+        timeseries("Answers by outcome", "ok, Throttled, DependencyFailed, LeaseExpired.",
+            [(sum_rate(m.SERVICE_REQUESTS, "service, region, outcome", outcome="!ok"),
+              "{{service}}@{{region}} {{outcome}}")], unit="reqps"),
+        row("Dependencies"),
+        timeseries("Dependency call success", "What each service met when it called out.",
+            [(ratio_or_zero(calls_ok, calls), "{{service}}@{{region}} → {{target}}")],
+            unit="percentunit", maximum=1),
+        timeseries("Failed dependency calls", "Per second, by the call's outcome class.",
+            [(sum_rate(m.SERVICE_CALLS, "service, region, target, outcome", outcome="!ok"),
+              "{{service}}@{{region}} → {{target}} {{outcome}}")], unit="ops"),
+        timeseries("In service and queued", "Requests holding a slot (waiting on dependencies "
+            "too) and waiting for one.",
+            [(f"sum by ({by_instance}) ({sel(m.SERVICE_IN_FLIGHT)})",
+              "{{service}}@{{region}} in service"),
+             (f"sum by ({by_instance}) ({sel(m.SERVICE_QUEUED)})",
+              "{{service}}@{{region}} queued")]),
+        row("Leases"),
+        timeseries("Leases held", "Leases renewed within their ttl.",
+            [(f"sum by ({by_instance}) ({sel(m.SERVICE_LEASES_HELD)})",
+              "{{service}}@{{region}}")]),
+        timeseries("Lease jobs", "Renewed, established, timed out (re-queued), failed.",
+            [(sum_rate(m.SERVICE_LEASE_JOBS, "service, region, result"),
+              "{{service}}@{{region}} {{result}}")], unit="ops"),
+        timeseries("Lease backlog", "Jobs queued, and held outside by the throttle lever.",
+            [(f"sum by (service, region, state) ({sel(m.SERVICE_LEASE_BACKLOG)})",
+              "{{service}}@{{region}} {{state}}"),
+             (f"max by ({by_instance}) ({sel(m.SERVICE_LEASE_THROTTLE)})",
+              "{{service}}@{{region}} throttle limit")]),
+        fault_timeline(w=12),
+    ]  # fmt: skip
+    return dashboard(
+        SERVICES_UID,
+        "Harness: services",
+        "Dependent services: a global endpoint homed in one region, leases, congestive collapse.",
+        panels,
+        [_link("Strategy comparison", STRATEGIES_UID), _link("Regions & DNS", REGIONS_UID)],
+    )
+
+
 def all_dashboards() -> dict[str, Json]:
     """File name -> dashboard."""
     return {
         "strategy-comparison.json": strategy_comparison(),
         "regions-dns.json": regions_and_dns(),
+        "services.json": services(),
     }
 
 

@@ -11,7 +11,7 @@ in dicts keyed by label tuples: `.labels(...)` costs 2-3 µs per call, a dict lo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -47,6 +47,7 @@ from harness.telemetry.collectors import (
     WorldCollector,
     WorldSource,
 )
+from harness.telemetry.fleet import FleetCollector, FleetStats
 from harness.telemetry.tables import CounterTable, HistogramTable, TablesCollector
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,19 @@ def _gauge(d: MetricDef, registry: CollectorRegistry) -> Children[Gauge]:
     return Children(Gauge(d.name, d.help, d.labels, registry=registry))
 
 
+def _fleet(
+    table: dict[tuple[str, ...], dict[int, float]],
+    key: tuple[str, ...],
+    host: int,
+    value: float,
+    combine: Callable[[Iterable[float]], float],
+) -> float:
+    """Record one host's value of a per-client gauge; return the fleet's combined value."""
+    per_host = table.setdefault(key, {})
+    per_host[host] = value
+    return combine(per_host.values())
+
+
 class Telemetry:
     """Subscribes to the bus and keeps the run's Prometheus metrics up to date."""
 
@@ -116,10 +130,15 @@ class Telemetry:
         self.phase = _gauge(m.PHASE, r)
         self._phase_now: str | None = None
         self._applied: dict[tuple[str, str], int] = {}  # overlapping faults of one kind and target
+        self._open_connections: dict[tuple[str, str], dict[int, int]] = {}  # per host
+        self._breakers: dict[tuple[str, ...], dict[int, float]] = {}  # per host, as the gauges
+        self._tokens: dict[tuple[str, ...], dict[int, float]] = {}
+        self._rates: dict[tuple[str, ...], dict[int, float]] = {}
         self._world = WorldCollector()
         self._generators = GeneratorCollector()
         self._run_clock = RunClockCollector()
-        for collector in (self._world, self._generators, self._run_clock):
+        self._fleets = FleetCollector()
+        for collector in (self._world, self._generators, self._run_clock, self._fleets):
             r.register(collector)
         self._subscribe(bus)
 
@@ -158,6 +177,10 @@ class Telemetry:
 
     def remove_generator_source(self, strategy: str) -> None:
         self._generators.remove(strategy)
+
+    def add_fleet_source(self, strategy: str, fleet: FleetStats) -> None:
+        """Export a strategy's fleet size and hosts failing now, read at scrape time."""
+        self._fleets.add(strategy, fleet)
 
     def start_run(self, now: Callable[[], float]) -> None:
         """Start `harness_run_elapsed_seconds` on the run's clock (e.g. `loop.time`)."""
@@ -235,20 +258,29 @@ class Telemetry:
         if value is None:
             log.warning("unknown breaker state %r from strategy %r", e.state, e.strategy)
             return
-        self.breaker_state(e.strategy, e.region).set(value)
+        # a fleet: the gauge is the worst state of any host; transitions count every host's
+        self.breaker_state(e.strategy, e.region).set(
+            _fleet(self._breakers, (e.strategy, e.region), e.host, value, max)
+        )
         self.breaker_transitions(e.strategy, e.region, state).inc()
 
     def _on_tokens(self, e: TokensChanged) -> None:
-        self.tokens(e.strategy, e.gate).set(e.tokens)
+        tokens = _fleet(self._tokens, (e.strategy, e.gate), e.host, e.tokens, min)
+        self.tokens(e.strategy, e.gate).set(tokens)  # the most depleted host of the fleet
 
     def _on_rate_limit(self, e: RateLimiterChanged) -> None:
-        self.rate_limit(e.strategy).set(e.rate)
+        rate = _fleet(self._rates, (e.strategy,), e.host, e.rate, min)
+        self.rate_limit(e.strategy).set(rate)  # the most throttled host of the fleet
 
     def _on_dns_lookup(self, e: DnsLookup) -> None:
         self.dns_lookups.inc((e.strategy, e.result, e.source))
 
     def _on_connections(self, e: ConnectionsChanged) -> None:
-        self.connections(e.strategy, e.region).set(e.open)
+        # a fleet's hosts each report their own pool: the gauge is the fleet's sum
+        key = (e.strategy, e.region)
+        per_host = self._open_connections.setdefault(key, {})
+        per_host[e.host] = e.open
+        self.connections(*key).set(sum(per_host.values()))
 
     def _on_fault_applied(self, e: FaultApplied) -> None:
         key = (e.fault, e.target)

@@ -56,7 +56,7 @@ class RecordWriter:
             f'"start":{event.start - origin:.6f},"end":{event.end - origin:.6f},'
             f'"op":"{event.op}","key_hash":{event.key_hash},"outcome":"{event.outcome.value}",'
             f'"attempts":{event.attempts},"regions":[{regions}],"served":{served},'
-            f'"status":{status}}}'
+            f'"status":{status},"host":{event.host}}}'
         )
         if (
             len(self._pending) >= self._flush_every
