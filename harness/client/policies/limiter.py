@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import deque
 from collections.abc import Callable
 
 from harness.client.api import AttemptResult, Context, Next
@@ -91,7 +90,9 @@ class TokenBucket:
         self.max_capacity = 1.0
         self.fill_rate = 1.0
         self._last: float | None = None
-        self._waiters: deque[asyncio.Future[None]] = deque()
+        # waiting requests in arrival order (a dict is an ordered set: O(1) removal when a
+        # waiter's own timer wakes it, so woken waiters never pile up)
+        self._waiters: dict[asyncio.Future[None], None] = {}
         self.set_max_rate(max_rate, now)
 
     def set_max_rate(self, value: float, now: float) -> None:
@@ -128,19 +129,18 @@ class TokenBucket:
             if current >= until:
                 return False
             waiter: asyncio.Future[None] = loop.create_future()
-            self._waiters.append(waiter)
+            self._waiters[waiter] = None
             timer = loop.call_at(min(current + self.sleep_amount(), until), _wake, waiter)
             try:
                 await waiter
             finally:
                 timer.cancel()
+                self._waiters.pop(waiter, None)
         return True
 
     def _notify(self) -> None:
         """Wake the longest waiter still waiting, as Condition.notify() does."""
-        waiters = self._waiters
-        while waiters:
-            waiter = waiters.popleft()
+        for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_result(None)
                 return
