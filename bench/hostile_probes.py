@@ -17,30 +17,18 @@ import json
 import random
 import socket
 import struct
-import time
 from collections.abc import Awaitable, Callable
 
 import dns.message
 import dns.rcode
 
+from harness.probes import pointer_chain, worst_stall
 from harness.scenario.model import RegionSpec
 from harness.world.dns import DnsServer, Zone
 from harness.world.region import Region
 
 Probe = Callable[[DnsServer, Region], Awaitable[str]]
 TARGET = "DynamoDB_20120810."
-
-
-def pointer_chain(size: int) -> bytes:
-    """A "query" of many questions, each named by a pointer to the previous question's name:
-    decoding question n follows n pointers (quadratic work for a parser that follows them)."""
-    body = bytearray(b"\x00" + struct.pack("!HH", 1, 1))  # the root's question, at offset 12
-    questions, previous = 1, 12
-    while 12 + len(body) + 6 <= size:
-        here = 12 + len(body)
-        body += struct.pack("!HHH", 0xC000 | previous, 1, 1)
-        questions, previous = questions + 1, here
-    return struct.pack("!HHHHHH", 0x1234, 0, questions, 0, 0, 0) + bytes(body)
 
 
 def long_name_query() -> bytes:
@@ -191,30 +179,6 @@ PROBES: dict[str, Probe] = {
     "http-item-900kb": probe_big_item,
     "http-body-never-arrives": probe_body_never_arrives,
 }
-
-
-async def worst_stall(run: Awaitable[str]) -> tuple[float, str]:
-    """Run `run` next to a 1 ms ticker; the largest gap between ticks, beyond the 1 ms asked."""
-    worst = 0.0
-    stop = asyncio.Event()
-
-    async def ticker() -> None:
-        nonlocal worst
-        last = time.perf_counter()
-        while not stop.is_set():
-            await asyncio.sleep(0.001)
-            now = time.perf_counter()
-            worst = max(worst, now - last - 0.001)
-            last = now
-
-    tick = asyncio.create_task(ticker())
-    await asyncio.sleep(0.01)
-    try:
-        outcome = await run
-    finally:
-        stop.set()
-        await tick
-    return worst, outcome
 
 
 async def main(only: list[str]) -> None:

@@ -15,8 +15,8 @@ import dns.asyncquery
 import dns.message
 import dns.rcode
 import pytest
-from loop_stall import pointer_chain, query_wire, worst_stall
 
+from harness.probes import pointer_chain, query_wire, worst_stall
 from harness.world.dns import DnsServer, Zone
 from harness.world.dns import server as dns_server_module
 from harness.world.ratelog import RateLimitedLog

@@ -12,9 +12,9 @@ import botocore.exceptions
 import botocore.session
 import pytest
 from botocore.config import Config
-from loop_stall import worst_stall
 from world_endpoint_support import TARGET, RawConnection, Reply, region_spec, running_region
 
+from harness.probes import worst_stall
 from harness.world import region as region_module
 from harness.world.dynamo_limits import MAX_DEPTH, item_size
 

@@ -1,5 +1,5 @@
 """Hostile packets, and the event loop's worst stall while they are served (a 1 ms ticker's
-largest gap; bench/hostile_probes.py prints the same measure for docs/hardening.md)."""
+largest gap): shared by the hardening tests and bench/hostile_probes.py (docs/hardening.md)."""
 
 from __future__ import annotations
 
