@@ -102,6 +102,7 @@ class TokenBucket:
         self.capacity = 0.0
         self.max_capacity = 1.0
         self.fill_rate = 1.0
+        self.waited = 0  # requests that had to join the line
         self.wakeups = 0  # times the waker fired: the cost of waiting, one per token handed over
         self._clock = clock
         self._last: float | None = None
@@ -157,6 +158,7 @@ class TokenBucket:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[bool] = loop.create_future()
         self._waiters[waiter] = until
+        self.waited += 1
         give_up = None if math.isinf(until) else loop.call_at(until, self._give_up, waiter)
         if len(self._waiters) == 1:
             self._serve(self._clock())
@@ -206,12 +208,17 @@ class TokenBucket:
             self._waker = asyncio.get_running_loop().call_at(due, self._wake, due)
 
     def _wake(self, due: float) -> None:
-        """The head's token is due. A loop clock coarser than the float arithmetic (uvloop's
-        1 ms) can fire a hair early; count the refill up to `due` so the token goes out now
-        instead of spinning until the clock ticks over."""
+        """The head's token is due: botocore's arithmetic says so, and any change of rate since
+        would have re-armed the waker. So the token goes out now, whatever the float rounding
+        of the refill or a coarse loop clock says (uvloop's is 1 ms; a deficit shorter than the
+        loop's clock resolution leaves the clock where it is: looking again would spin at
+        one instant, as the earlier per-waiter polling did in the headline)."""
         self.wakeups += 1
         self._waker = None
-        self._serve(max(self._clock(), due))
+        now = max(self._clock(), due)
+        self._refill(now)
+        self.capacity = max(self.capacity, 1.0)
+        self._serve(now)
 
 
 class ClientRateLimiterPolicy:
