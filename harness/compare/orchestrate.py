@@ -23,7 +23,14 @@ from rich.console import Console
 from harness.errors import HarnessError
 from harness.executors.coordinator import Outcome
 from harness.executors.merge import merge_units
-from harness.executors.plan import Execution, execute, make_out_dir, output_dirs, plan
+from harness.executors.plan import (
+    Execution,
+    execute,
+    make_out_dir,
+    output_dirs,
+    plan,
+    real_clock_note,
+)
 from harness.loops import reinstall, run_with_signals, signals_set
 from harness.runner import RunOptions, RunResult, run_scenario
 from harness.scenario.model import Scenario
@@ -89,6 +96,8 @@ def run_comparison(
                 interrupt, err,
             )  # fmt: skip
         else:
+            if clock == "real" and (note := real_clock_note(execution)) is not None:
+                err.print(note, highlight=False, markup=False)
             batches = _Batches(
                 clock, metrics_addr, explicit_metrics, progress, scenario_file, interrupt, err
             )
