@@ -16,7 +16,7 @@ client (the other core). 64 closed-loop workers, keep-alive (so at most 64 conne
 - --layers: HttpTransport.send alone (DnsResolver + transport), and the first strategy without
   the runner's consumers / without the request-record writer, to attribute the overhead;
 - --uvloop: the bare loop and each strategy again on a uvloop event loop (the world stays on
-  asyncio), to measure what `--clock real` runs gain from uvloop (harness.loops uses it there);
+  asyncio), to measure what `--clock real` runs would gain from uvloop;
 - Locust FastHttpUser (optional: --locust-python, a Python with locust installed, e.g.
   `python3 -m venv /tmp/locust-venv && /tmp/locust-venv/bin/pip install locust`), as a library
   in its own process, 64 users, measured in the same kind of window.
