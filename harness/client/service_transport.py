@@ -23,6 +23,7 @@ from harness.client.pool import LoopClockConnector, Sweeper
 from harness.client.transport import USER_AGENT, classify_exception
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
+from harness.world.network import CALLER_HEADER
 
 REGION_HEADER = "X-Harness-Region"
 
@@ -45,8 +46,10 @@ class ServiceTransport:
         port: int,
         resolver: AbstractResolver,
         pool: PoolSettings,
+        caller_region: str | None = None,
     ) -> None:
         self.service = service
+        self.caller_region = caller_region  # sent so the server pays the round trip from there
         self._endpoints = dict(endpoints)
         self._port = port
         self._resolver = resolver
@@ -90,6 +93,8 @@ class ServiceTransport:
         url = URL.build(scheme="http", host=route.host, port=self._port, path=f"/{request.op}")
         body = json.dumps({"key": request.key}).encode()
         headers = {"Host": route.host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        if self.caller_region is not None:
+            headers[CALLER_HEADER] = self.caller_region
         task = asyncio.current_task()
         cancelling = task.cancelling() if task is not None else 0
         scope = asyncio.timeout(timeout)
