@@ -108,6 +108,7 @@ async def test_each_population_uses_its_home_and_only_cached_tokens_survive_the_
     render_report(tmp_path)
     markdown = (tmp_path / "comparison.md").read_text()
     assert "## Per home region" in markdown
+    assert "home regions us-west-2, eu-west-1." in markdown
     assert "| cached-token | eu-west-1 | 50 % |" in markdown
     assert "Per home region" in (tmp_path / "report.html").read_text()
 
@@ -230,7 +231,22 @@ async def test_a_hosted_world_serves_the_scenarios_services_and_lists_them() -> 
             await transport.close()
             await resolver.close()
         assert result.outcome is Outcome.OK and result.region == "global"
-        async with aiohttp.ClientSession() as http, http.get(info["metrics"]) as response:
-            text = await response.text()
+        async with aiohttp.ClientSession() as http:
+            async with http.get(info["metrics"]) as response:
+                text = await response.text()
+            # a fault on the service through the control API empties its names, global included
+            entry = {"fault": "dns.nodata", "target": {"region": "us-east-1", "service": "auth"}}
+            async with http.post(f"{info['control']}/faults", json=entry) as response:
+                assert response.status in (200, 201), await response.text()
         assert "harness_service_requests_total{" in text
         assert 'service="auth"' in text and 'outcome="ok"' in text
+        resolver = DnsResolver(
+            (info["dns"]["host"], info["dns"]["port"]), DnsSettings(cache="none"), clock=clock,
+            bus=EventBus(), strategy="t",
+        )  # fmt: skip
+        try:
+            with pytest.raises(OSError) as failed:
+                await resolver.resolve(auth["names"]["global"], auth["port"])
+        finally:
+            await resolver.close()
+        assert getattr(failed.value, "outcome", None) is Outcome.DNS_NODATA
