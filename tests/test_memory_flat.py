@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import types
+import weakref
 from collections import Counter
 from pathlib import Path
 
@@ -45,8 +47,18 @@ FIRST, SECOND = 50.0, 150.0  # the same moment of the flap cycle (it starts at 1
 
 
 def live_objects() -> Counter[str]:
+    """Live objects by type, without the abc module's caches: the first isinstance() of a class
+    against an ABC adds a weak reference to the class and a `_destroy` callback, once per pair
+    (87 of them between the two moments alone, 136 in the whole suite, never per request)."""
     gc.collect()
-    return Counter(type(o).__qualname__ for o in gc.get_objects())
+    counts: Counter[str] = Counter()
+    for o in gc.get_objects():
+        if isinstance(o, weakref.ref) and isinstance(o(), type):
+            continue
+        if isinstance(o, types.BuiltinFunctionType) and o.__name__ == "_destroy":
+            continue
+        counts[type(o).__qualname__] += 1
+    return counts
 
 
 @pytest.mark.looptime(noop_cycles=1)  # as `harness run` does (harness.loops)
@@ -76,7 +88,7 @@ async def test_live_objects_do_not_grow_with_run_length(tmp_path: Path) -> None:
     print(f"live objects {sum(first.values())} -> {sum(second.values())}: {total:+d}")
     print(sorted(grown.items(), key=lambda kv: -kv[1])[:15])
     # 100 s more, ~1,000 requests: a leak of one object per request would add a thousand
-    assert total < 200, sorted(grown.items(), key=lambda kv: -kv[1])[:15]
+    assert total < 100, sorted(grown.items(), key=lambda kv: -kv[1])[:15]
     # the world's tables: one record per key ever written (shared by the regions it reached),
     # plus the few a replication link or an answer still holds
     assert second["Record"] <= 20 + 10, second["Record"]
