@@ -65,11 +65,12 @@ MAIN_GROUP = {
     "aws-legacy-dynamodb": RETRIER,
     "aws-standard-2025": RETRIER,
     "aws-standard-2026": RETRIER,
-    "aws-adaptive-2025": RETRIER,
-    "aws-adaptive-2026": RETRIER,
     "finagle-budget": RETRIER,
-    # envoy (one retry within 250 ms) and gRPC (retries throttled away once failures pile up)
-    # retry too little to outlast the outage: during the fault they are naive with extra attempts
+    # envoy (one retry within 250 ms), gRPC (retries throttled away once failures pile up) and
+    # the AWS adaptive mode (its client rate limiter collapses and holds the retries back: 1.1-1.25
+    # attempts per request) retry too little to outlast the outage: in the fault they are naive
+    "aws-adaptive-2025": NO_RETRY,
+    "aws-adaptive-2026": NO_RETRY,
     "envoy-retry": NO_RETRY,
     "grpc-throttled": NO_RETRY,
     "naive": NO_RETRY,
