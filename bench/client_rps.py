@@ -37,7 +37,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -425,6 +425,15 @@ def median_ratio(values: list[float], base: list[float]) -> float:
     return statistics.median(v / b for v, b in zip(values, base, strict=True))
 
 
+def print_table(title: str, head: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """The title line, then a GitHub table: the first column left-aligned, the others right."""
+    print(title)
+    print("| " + " | ".join(head) + " |")
+    print("|---|" + "---:|" * (len(head) - 1))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def write_result(
     name: str, *, started: str, settings: dict[str, Any], target: str, rows: Any
 ) -> None:
@@ -516,16 +525,16 @@ def report(runs: dict[str, list[Run]], args: argparse.Namespace, started: str) -
         }
         for case, values in runs.items()
     ]  # fmt: skip
-    print(f"client_rps: {args.concurrency} closed-loop workers, keep-alive, {args.rounds} "
-          f"rounds x {args.seconds:g} s, medians (ratios: paired per round)")  # fmt: skip
-    print("| case | requests/s | ratio | requests/client cpu-s | ratio | client µs cpu/req "
-          "| server µs cpu/req |")  # fmt: skip
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['case']} | {row['requests_per_s']:,} | {row['ratio_rps']:.2f} | "
-              f"{row['per_cpu_s']:,} | {row['ratio_per_cpu_s']:.2f} | "
-              f"{row['cpu_us_per_request']:.0f} | "
-              f"{row['server_cpu_us_per_request']:.0f} |")  # fmt: skip
+    print_table(
+        f"client_rps: {args.concurrency} closed-loop workers, keep-alive, {args.rounds} "
+        f"rounds x {args.seconds:g} s, medians (ratios: paired per round)",
+        ["case", "requests/s", "ratio", "requests/client cpu-s", "ratio", "client µs cpu/req",
+         "server µs cpu/req"],
+        [[row["case"], f"{row['requests_per_s']:,}", f"{row['ratio_rps']:.2f}",
+          f"{row['per_cpu_s']:,}", f"{row['ratio_per_cpu_s']:.2f}",
+          f"{row['cpu_us_per_request']:.0f}", f"{row['server_cpu_us_per_request']:.0f}"]
+         for row in rows],
+    )  # fmt: skip
     write_result(
         "client_rps",
         started=started,

@@ -39,7 +39,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from client_rps import harness_pool, load, world_process, write_result, write_scenario
+from client_rps import (
+    harness_pool,
+    load,
+    print_table,
+    world_process,
+    write_result,
+    write_scenario,
+)
 
 from harness.client.api import Request
 from harness.client.workload import OpenLoopGenerator
@@ -221,14 +228,15 @@ def report(runs: dict[str, list[dict[str, Any]]], args: argparse.Namespace, star
                 "runs": results,
             }
         )
-    print(f"send_lag: open loop, {args.rate}/s constant, {args.seconds} s, {args.rounds} "
-          f"rounds; pool = {args.strategy} (medians; max: worst run)")  # fmt: skip
-    print("| execute | lag p50 ms | lag p99 ms | lag max ms | longest GC ms | µs cpu/req |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['case']} | {row['send_lag_p50_ms']:.3f} | {row['send_lag_p99_ms']:.3f} | "
-              f"{row['send_lag_max_ms']:.3f} | {row['gc_max_pause_ms']:.1f} | "
-              f"{row['cpu_us_per_request']:.0f} |")  # fmt: skip
+    print_table(
+        f"send_lag: open loop, {args.rate}/s constant, {args.seconds} s, {args.rounds} "
+        f"rounds; pool = {args.strategy} (medians; max: worst run)",
+        ["execute", "lag p50 ms", "lag p99 ms", "lag max ms", "longest GC ms", "µs cpu/req"],
+        [[row["case"], f"{row['send_lag_p50_ms']:.3f}", f"{row['send_lag_p99_ms']:.3f}",
+          f"{row['send_lag_max_ms']:.3f}", f"{row['gc_max_pause_ms']:.1f}",
+          f"{row['cpu_us_per_request']:.0f}"]
+         for row in rows],
+    )  # fmt: skip
     write_result(
         "send_lag",
         started=started,

@@ -89,6 +89,11 @@ def print_run_table(result: RunResult, out: Console) -> None:
             ", ".join(f"{k} {v}" for k, v in failures),
         )
     out.print(table)
+    from harness.report.populations import populations_table, table_rows
+
+    rows = table_rows(result.summary)  # clients in several home regions: each one's figures
+    if rows:
+        out.print(populations_table(f"seed {result.summary['seed']}", rows))
 
 
 def _fmt(value: Any, pattern: str) -> str:
@@ -134,12 +139,14 @@ def execute_run(inv: Invocation, names: list[str] | None) -> int:
     strategies = resolve_strategies(scenario, names)
     clock = pick_clock(inv.clock, scenario)
     split = scenario.run.isolation == "per-strategy" and len(strategies) > 1
-    from harness.executors.plan import INLINE_BELOW
+    from harness.executors.plan import INLINE_BELOW, real_clock_note
 
     offered = scenario.clients.rate * scenario.duration * len(strategies)
     small = inv.execution is not None and inv.execution.auto and offered < INLINE_BELOW
     if clock == "virtual" and inv.execution is not None and split and not small:
         return _run_in_units(inv, strategies, inv.out_dir or default_out("", scenario.name))
+    if clock == "real" and split and (note := real_clock_note(inv.execution)) is not None:
+        inv.err.print(note, highlight=False, markup=False)
     options = RunOptions(
         out_dir=inv.out_dir or default_out("", scenario.name),
         clock=clock,

@@ -189,6 +189,19 @@ def same_distribution(a: Sequence[float], b: Sequence[float], alpha: float = 0.0
     return bool(ks_2samp(a, b).pvalue > alpha)
 
 
+def quota_schedule(calls: int, attempts: int, cost: int, bucket: int = 500) -> list[int]:
+    """Attempts per call when every attempt fails: botocore's standard mode takes a retry while
+    its quota bucket (`bucket` tokens, `cost` a retry) can pay, up to `attempts` per call."""
+    tokens, out = bucket, []
+    for _ in range(calls):
+        made = 1
+        while made < attempts and tokens >= cost:
+            tokens -= cost
+            made += 1
+        out.append(made)
+    return out
+
+
 def normalized(
     delays: Sequence[tuple[int, bool, float]], scale: Callable[[int, bool], float]
 ) -> list[float]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 
@@ -10,6 +12,7 @@ from harness.compare.rundir import FaultRecord
 from harness.compare.stats import (
     INTERVAL_WILSON,
     INTERVAL_WILSON_SEEDS,
+    Z95,
     Stat,
     holm,
     paired_t,
@@ -158,3 +161,19 @@ def test_recovery_window_is_five_buckets_and_at_least_two_seconds() -> None:
     assert recovery_window_buckets(1.0) == 5
     assert recovery_window_buckets(0.2) == 10
     assert recovery_window_buckets(0.05) == 40
+
+
+def test_z95_is_scipys_normal_quantile_to_the_last_bit() -> None:
+    from scipy import stats as scipy_stats
+
+    assert float(scipy_stats.norm.ppf(0.975)) == Z95
+
+
+def test_loading_comparisons_and_the_cli_does_not_import_scipy_or_numpy() -> None:
+    # Both take ~0.2 s to import; only the statistics that compute with them pull them in.
+    code = (
+        "import sys, harness.cli, harness.compare, harness.report\n"
+        "print(sorted(m for m in ('scipy', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from clitools import ENV, harness, small_scenario
 
+from harness.executors import CLUSTER_ENV
+from harness.executors.plan import Execution, real_clock_note
+
 
 def _popen(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
@@ -173,3 +176,40 @@ def test_run_repeats_asks_for_seeds_and_repeat_overrides_it(tmp_path: Path) -> N
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["01-seed11"]
     bad = harness("compare", scenario, "--executor", "inline", "--workers", "2")
     assert bad.returncode == 2 and "--workers" in bad.stderr
+
+
+def test_a_real_clock_compare_with_workers_says_it_runs_in_this_process(tmp_path: Path) -> None:
+    scenario = small_scenario(tmp_path, duration="3s", clock="real", at="1s", fault_duration="1s")
+    out = tmp_path / "out"
+    result = harness("compare", scenario, "--out", out, "--repeat", "1", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    note = (
+        "real clock: every strategy runs in this process (--workers 2 applies to virtual-clock "
+        "runs only: a live run shows all its strategies on one /metrics endpoint)"
+    )
+    assert result.stderr.count(note) == 1, result.stderr
+    summary = json.loads((out / "runs" / "01-seed11" / "summary.json").read_text())
+    assert summary["clock"] == "real" and "units" not in summary  # one process, no units
+    assert set(summary["strategies"]) == {"naive", "breaker-failover"}
+
+
+@pytest.mark.parametrize(
+    ("execution", "asked"),
+    [
+        (Execution("local", workers=3), "--workers 3"),
+        (Execution("local"), "--executor local"),
+        (Execution("dask", cluster="tcp://127.0.0.1:8786"), "--cluster"),
+        (Execution("dask"), CLUSTER_ENV),
+        (Execution("local", auto=True), None),  # nothing asked for: nothing to say
+        (Execution("inline"), None),  # inline is what it does
+        (None, None),
+    ],
+)
+def test_the_real_clock_note_names_what_was_asked_for(
+    execution: Execution | None, asked: str | None
+) -> None:
+    note = real_clock_note(execution)
+    if asked is None:
+        assert note is None
+    else:
+        assert note is not None and f"({asked} applies to virtual-clock runs only" in note

@@ -21,6 +21,7 @@ from fidelity_support import (
     harness_attempts,
     in_thread,
     normalized,
+    quota_schedule,
     record_botocore_delays,
     record_figures,
     resolve_through,
@@ -108,18 +109,6 @@ def _botocore_schedule(log: DelayLog) -> list[int]:
     return calls
 
 
-def _quota_schedule(calls: int, attempts: int, cost: int) -> list[int]:
-    """Attempts per call when every attempt fails: a retry is taken while the bucket can pay."""
-    tokens, out = 500, []
-    for _ in range(calls):
-        made = 1
-        while made < attempts and tokens >= cost:
-            tokens -= cost
-            made += 1
-        out.append(made)
-    return out
-
-
 @pytest.mark.usefixtures("small_throttling_scale")
 @pytest.mark.parametrize(
     ("status", "cost"), [(500, 14), ("throttling", 5)], ids=["500", "throttling"]
@@ -129,7 +118,7 @@ async def test_every_attempt_fails_same_attempts_same_quota_exhaustion(
 ) -> None:
     calls = 500 // (3 * cost) + 3
     theirs, log, ours, our_delays = await _both(EndpointOverride("errors", status=status), calls)
-    expected = _quota_schedule(calls, 4, cost)
+    expected = quota_schedule(calls, 4, cost)
     assert theirs == expected  # botocore 1.44.8 itself: 4 attempts until the quota runs dry
     assert ours == expected
     theirs_u = normalized(log.entries, ceiling_2026)
@@ -156,14 +145,21 @@ async def test_half_the_attempts_fail_same_attempt_distribution(status: int | st
     assert same_distribution(theirs_u, ours_u)
 
 
-async def test_endpoint_down_connection_errors_retried_and_charged_14() -> None:
+async def _connection_errors_charged_14(
+    override: EndpointOverride | None, *, nxdomain: bool = False
+) -> None:
+    """Every call fails to connect: 4 attempts while the quota pays 14 a retry, in both."""
     calls = 14
-    theirs, log, ours, _ = await _both(EndpointOverride("down"), calls)
+    theirs, log, ours, _ = await _both(override, calls, nxdomain=nxdomain)
     # botocore raises EndpointConnectionError without RetryAttempts: count from its delay log
     assert theirs == [-1] * calls
-    expected = _quota_schedule(calls, 4, 14)
+    expected = quota_schedule(calls, 4, 14)
     assert _botocore_schedule(log) == [a for a in expected if a > 1]
     assert ours == expected
+
+
+async def test_endpoint_down_connection_errors_retried_and_charged_14() -> None:
+    await _connection_errors_charged_14(EndpointOverride("down"))
 
 
 async def test_blackhole_read_timeouts_four_attempts() -> None:
@@ -174,9 +170,4 @@ async def test_blackhole_read_timeouts_four_attempts() -> None:
 
 
 async def test_nxdomain_is_an_endpoint_connection_error_retried_four_times() -> None:
-    calls = 14
-    theirs, log, ours, _ = await _both(None, calls, nxdomain=True)
-    assert theirs == [-1] * calls
-    expected = _quota_schedule(calls, 4, 14)
-    assert _botocore_schedule(log) == [a for a in expected if a > 1]
-    assert ours == expected
+    await _connection_errors_charged_14(None, nxdomain=True)

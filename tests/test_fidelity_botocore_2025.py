@@ -24,6 +24,7 @@ import pytest
 from fidelity_support import (
     harness_attempts,
     normalized,
+    quota_schedule,
     record_figures,
     same_distribution,
     scenario,
@@ -140,17 +141,6 @@ async def _ours(case: str, strategy: str) -> tuple[list[int], list[tuple[int, bo
     return result.attempts, result.delays
 
 
-def _quota_schedule(calls: int, attempts: int, cost: int) -> list[int]:
-    tokens, out = 500, []
-    for _ in range(calls):
-        made = 1
-        while made < attempts and tokens >= cost:
-            tokens -= cost
-            made += 1
-        out.append(made)
-    return out
-
-
 def _ceiling_2025(n: int, throttled: bool) -> float:
     return min(2.0 ** (n - 1), 20.0)
 
@@ -165,7 +155,7 @@ async def test_standard_2025_attempts_and_quota_exhaustion(
     real: dict[str, dict[str, Any]], case: str
 ) -> None:
     calls = CASES[case][1]
-    expected = _quota_schedule(calls, 3, 5)  # 1.42.80: 3 attempts, 5 a retry, 500 in the bucket
+    expected = quota_schedule(calls, 3, 5)  # 1.42.80: 3 attempts, 5 a retry, 500 in the bucket
     assert expected[49] == 3 and expected[50] == 1  # dry after 50 calls × 2 retries × 5
     assert real[case]["attempts"] == expected
     ours, delays = await _ours(case, "aws-standard-2025")

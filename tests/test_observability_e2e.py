@@ -8,7 +8,14 @@ and 5xx answers after it (the adaptive limiter engages, retry gates refuse, work
 dropped), replication between two regions (lag, stale reads, lost writes).
 
 Needs the `prometheus` binary on PATH (skipped otherwise; CI installs it). Real time is the point
-here: Prometheus stamps samples with wall-clock time and scrapes on its own schedule.
+here: Prometheus stamps samples with wall-clock time and scrapes on its own schedule. Two things
+made it flaky on a loaded machine, and both are taken out of chance:
+- the run's start raced Prometheus's first scrape (~5 s after it starts): the run now starts only
+  once Prometheus has tried its target, so every second of the run is scraped;
+- a CPU-starved harness answered /metrics later than the 1 s scrape timeout (its one event loop
+  fell seconds behind), and a missed scrape in a 2-second fault window is a panel without data: the
+  harness and Prometheus now run at a higher CPU priority than the rest of the machine (as root, as
+  in CI; elsewhere as before). The assertions are unchanged, but for more scrapes required.
 """
 
 from __future__ import annotations
@@ -16,10 +23,13 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import shutil
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -37,9 +47,9 @@ needs_prometheus = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="prometheus not on PATH"
 )
 
-# Prometheus's first scrape comes ~5 s after it starts (reference/libraries.md) and the harness
-# needs ~1 s to start its worlds, so the first ~4-5 s of the run go unscraped. Faults start at 6 s:
-# a counter must be scraped before its first increment, or rate() never sees that increment.
+# A counter must be scraped before its first increment, or rate() never sees that increment: the
+# run starts after Prometheus's first scrape attempt, so it is scraped from the moment /metrics
+# answers, seconds before the first fault at 6 s.
 SCENARIO = """
 name: observability-e2e
 description: every dashboard panel gets data in 16 s of real time
@@ -105,7 +115,9 @@ ALLOW_ALL_ZERO: dict[str, str] = {
 }
 
 RUN_TIMEOUT = 40.0  # seconds; the run itself takes ~17 s
-MIN_SCRAPES = 9  # of the ~13 a 1 s interval gives between the first scrape and the run's end
+MIN_SCRAPES = 13  # of the ~17 a 1 s interval gives over the run (the scenario's 16 s and start-up)
+FIRST_SCRAPE_TIMEOUT = 30.0  # seconds; Prometheus's discovery batches new targets every 5 s
+FAVOURED_NICENESS = -10  # the harness and Prometheus get ~9x the CPU share of a nice-0 process
 
 
 def free_loopback_port() -> int:
@@ -119,7 +131,9 @@ async def harness_run(*args: str | Path) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "harness", "run", *map(str, args),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=ENV,
+        start_new_session=True,  # its own scheduling group: see favour_group
     )  # fmt: skip
+    favour_group(proc.pid)
     try:
         async with asyncio.timeout(RUN_TIMEOUT):
             output, _ = await proc.communicate()
@@ -143,6 +157,37 @@ async def all_zero(prom: Prometheus, dashboards: list[Json], start: float, end: 
     return flat
 
 
+async def first_scrape(prom: Prometheus, target: str) -> None:
+    """Return once Prometheus has tried to scrape `target` (an `up` sample exists, 0 while nothing
+    listens there): from then on it scrapes every second."""
+    async with asyncio.timeout(FIRST_SCRAPE_TIMEOUT):
+        while not await prom.query(f'up{{instance="{target}"}}'):
+            await asyncio.sleep(0.1)
+
+
+def favour_group(pid: int) -> None:
+    """Give the session that `pid` leads a higher CPU weight. With autogroup scheduling (Linux's
+    default for desktops and many servers) CPU is shared between sessions first and nice values
+    count only inside one, so a busy machine's other sessions would still starve the run. Needs
+    root; without it (or without autogroup) nothing changes."""
+    with suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(FAVOURED_NICENESS))
+
+
+@contextmanager
+def favoured() -> Iterator[None]:
+    """Processes started inside inherit a higher CPU priority (a lower nice value): real time
+    cannot wait for a share of a busy machine. Needs root (CAP_SYS_NICE); without it, nothing
+    changes. Linux applies the nice value to the calling thread, which is the one that forks."""
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, min(before, FAVOURED_NICENESS))
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, before)  # raising it back never needs a privilege
+
+
 def tolerated(where: str, allowed: dict[str, str]) -> bool:
     return any(key in where for key in allowed)
 
@@ -157,21 +202,21 @@ async def test_a_real_run_gives_every_dashboard_panel_data(tmp_path: Path) -> No
     target = f"127.0.0.1:{free_loopback_port()}"
     # The Services dashboard needs a scenario with `services:`; this one has none.
     dashboards = [d for name, d in all_dashboards().items() if name != "services.json"]
-    # Prometheus first: its first scrape comes ~5 s after it starts, so every second lost here
-    # is a second of the run it does not see.
-    async with Prometheus([target]) as prom:
-        started = time.time()
-        code, output = await harness_run(
-            scenario, "--clock", "real", "--metrics-addr", target, "--out", out, "--no-progress"
-        )
-        ended = time.time()
-        assert code == 0, output
-        window = ended - started + 2.0
-        scrapes = await prom.query(f'sum_over_time(up{{instance="{target}"}}[{window:.0f}s])')
-        problems = await check_dashboards_against(
-            prom, dashboards, lookback=window, allow_empty=ALLOW_EMPTY
-        )
-        flat = await all_zero(prom, dashboards, started, ended + 2.0)
+    with favoured():
+        async with Prometheus([target]) as prom:
+            await first_scrape(prom, target)
+            started = time.time()
+            code, output = await harness_run(
+                scenario, "--clock", "real", "--metrics-addr", target, "--out", out, "--no-progress"
+            )
+            ended = time.time()
+            assert code == 0, output
+            window = ended - started + 2.0
+            scrapes = await prom.query(f'sum_over_time(up{{instance="{target}"}}[{window:.0f}s])')
+            problems = await check_dashboards_against(
+                prom, dashboards, lookback=window, allow_empty=ALLOW_EMPTY
+            )
+            flat = await all_zero(prom, dashboards, started, ended + 2.0)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["clock"] == "real" and summary["elapsed"] >= 16.0
     assert scrapes and scrapes[0].value >= MIN_SCRAPES, "Prometheus scraped the run too rarely"

@@ -9,7 +9,6 @@ throttling, 503 a failed dependency (the detail names it), other 4xx a client er
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,9 +19,16 @@ from yarl import URL
 
 from harness.client.api import AttemptResult, Request
 from harness.client.pool import LoopClockConnector, Sweeper
-from harness.client.transport import USER_AGENT, classify_exception
+from harness.client.transport import (
+    USER_AGENT,
+    close_pooled,
+    pooled_session,
+    post_attempt,
+    start_sweeper,
+)
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
+from harness.world.network import CALLER_HEADER
 
 REGION_HEADER = "X-Harness-Region"
 
@@ -45,8 +51,10 @@ class ServiceTransport:
         port: int,
         resolver: AbstractResolver,
         pool: PoolSettings,
+        caller_region: str | None = None,
     ) -> None:
         self.service = service
+        self.caller_region = caller_region  # sent so the server pays the round trip from there
         self._endpoints = dict(endpoints)
         self._port = port
         self._resolver = resolver
@@ -57,30 +65,15 @@ class ServiceTransport:
     async def start(self) -> None:
         if self._routes:
             return
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._pool.connect_timeout)
         for key, host in self._endpoints.items():
             connector = LoopClockConnector(self._pool, resolver=self._resolver)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-            )
-            self._routes[key] = _Route(host, session, connector)
-        if self._pool.keep_alive:
-            self._sweeper = Sweeper([route.connector for route in self._routes.values()])
-            self._sweeper.start()
+            self._routes[key] = _Route(host, pooled_session(self._pool, connector), connector)
+        self._sweeper = start_sweeper(self._pool, self._routes.values())
 
     async def close(self) -> None:
         sweeper, self._sweeper = self._sweeper, None
         routes, self._routes = self._routes, {}
-        try:
-            if sweeper is not None:
-                await sweeper.stop()
-        finally:
-            for route in routes.values():
-                await route.session.close()
-                route.connector.forget_closed()
+        await close_pooled(sweeper, routes.values())
 
     async def send(self, request: Request, region: str, *, timeout: float | None) -> AttemptResult:
         route = self._routes.get(region)
@@ -90,22 +83,12 @@ class ServiceTransport:
         url = URL.build(scheme="http", host=route.host, port=self._port, path=f"/{request.op}")
         body = json.dumps({"key": request.key}).encode()
         headers = {"Host": route.host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-        task = asyncio.current_task()
-        cancelling = task.cancelling() if task is not None else 0
-        scope = asyncio.timeout(timeout)
-        try:
-            async with scope, route.session.post(url, data=body, headers=headers) as resp:
-                payload = await resp.read()
-                return _decode(resp.status, region, payload)
-        except Exception as exc:
-            if task is not None and task.cancelling() > cancelling:
-                raise asyncio.CancelledError() from exc
-            if scope.expired():
-                return AttemptResult(Outcome.TIMEOUT, region, detail=f"no answer in {timeout}s")
-            return classify_exception(exc, region)
+        if self.caller_region is not None:
+            headers[CALLER_HEADER] = self.caller_region
+        return await post_attempt(route.session, url, body, headers, region, timeout, _decode)
 
 
-def _decode(status: int, region: str, body: bytes) -> AttemptResult:
+def _decode(status: int, _headers: Mapping[str, str], body: bytes, region: str) -> AttemptResult:
     if status == 200:
         return AttemptResult(Outcome.OK, region, status)
     try:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -26,6 +27,7 @@ from harness.clock import Clock
 from harness.events import ConnectionsChanged, EventBus
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
+from harness.world.network import CALLER_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +65,10 @@ class HttpTransport:
         bus: EventBus,
         table: str = "harness",
         host: int = 0,
+        caller_region: str | None = None,
     ) -> None:
         self.strategy = strategy
+        self.caller_region = caller_region  # sent so the server pays the round trip from there
         self.host = host  # which client host of the strategy's fleet this transport belongs to
         self._endpoints = dict(endpoints)
         self._port = port
@@ -80,35 +84,23 @@ class HttpTransport:
         """Create one session per region (needs the running loop) and start the pool sweeper."""
         if self._routes:
             return
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self._pool.connect_timeout)
         for region, name in self._endpoints.items():
             connector = LoopClockConnector(
                 self._pool, resolver=self._resolver, on_change=self._announcer(region)
             )
-            session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=timeout,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                auto_decompress=False,
-            )
-            headers = {op: _headers(name, target) for op, target in TARGETS.items()}
+            session = pooled_session(self._pool, connector)
+            headers = {
+                op: _headers(name, target, self.caller_region) for op, target in TARGETS.items()
+            }
             url = URL.build(scheme="http", host=name, port=self._port, path="/")
             self._routes[region] = _Route(url, session, connector, headers)
-        if self._pool.keep_alive:
-            self._sweeper = Sweeper([route.connector for route in self._routes.values()])
-            self._sweeper.start()
+        self._sweeper = start_sweeper(self._pool, self._routes.values())
 
     async def close(self) -> None:
         """Stop the sweeper, close every session and its connections. Idempotent."""
         sweeper, self._sweeper = self._sweeper, None
         routes, self._routes = self._routes, {}
-        try:
-            if sweeper is not None:
-                await sweeper.stop()
-        finally:
-            for route in routes.values():
-                await route.session.close()
-                route.connector.forget_closed()
+        await close_pooled(sweeper, routes.values())
 
     async def __aenter__(self) -> HttpTransport:
         await self.start()
@@ -129,32 +121,88 @@ class HttpTransport:
         if request.op not in TARGETS:
             return AttemptResult(Outcome.CLIENT_ERROR, region, detail=f"unknown op {request.op}")
         body = encode(request, self._table)
-        task = asyncio.current_task()
-        cancelling = task.cancelling() if task is not None else 0
-        scope = asyncio.timeout(timeout)
-        try:
-            async with (
-                scope,
-                route.session.post(route.url, data=body, headers=route.headers[request.op]) as resp,
-            ):
-                payload = await resp.read()
-                return decode(resp.status, resp.headers, payload, region)
-        except Exception as exc:
-            if task is not None and task.cancelling() > cancelling:
-                # A real cancellation that aiohttp turned into another error: honour it.
-                raise asyncio.CancelledError() from exc
-            if scope.expired():
-                return AttemptResult(Outcome.TIMEOUT, region, detail=f"no answer in {timeout}s")
-            return classify_exception(exc, region)
+        return await post_attempt(
+            route.session, route.url, body, route.headers[request.op], region, timeout, decode
+        )
 
     def _announcer(self, region: str) -> _Announcer:
         return _Announcer(self._bus, self.strategy, region, self.host)
 
 
-def _headers(name: str, target: str) -> CIMultiDict[str]:
+class Pooled(Protocol):
+    """A route's session and the connector it owns."""
+
+    @property
+    def session(self) -> aiohttp.ClientSession: ...
+    @property
+    def connector(self) -> LoopClockConnector: ...
+
+
+def pooled_session(pool: PoolSettings, connector: LoopClockConnector) -> aiohttp.ClientSession:
+    """A session on its own connector: aiohttp's timeouts off except the socket connect timeout,
+    no cookies, bodies as sent."""
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=None, sock_connect=pool.connect_timeout),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        auto_decompress=False,
+    )
+
+
+def start_sweeper(pool: PoolSettings, routes: Iterable[Pooled]) -> Sweeper | None:
+    """Kept-alive connections need sweeping on the loop clock; without keep-alive, nothing."""
+    if not pool.keep_alive:
+        return None
+    sweeper = Sweeper([route.connector for route in routes])
+    sweeper.start()
+    return sweeper
+
+
+async def close_pooled(sweeper: Sweeper | None, routes: Iterable[Pooled]) -> None:
+    """Stop the sweeper, then close every session and its connections, even if stopping fails."""
+    try:
+        if sweeper is not None:
+            await sweeper.stop()
+    finally:
+        for route in routes:
+            await route.session.close()
+            route.connector.forget_closed()
+
+
+Decoder = Callable[[int, Mapping[str, str], bytes, str], AttemptResult]
+
+
+async def post_attempt(
+    session: aiohttp.ClientSession,
+    url: URL,
+    body: bytes,
+    headers: Mapping[str, str],
+    region: str,
+    timeout: float | None,
+    decode: Decoder,
+) -> AttemptResult:
+    """One POST bounded by `timeout` on the loop clock, its response decoded by `decode`; every
+    failure becomes an outcome, a real cancellation stays a cancellation."""
+    task = asyncio.current_task()
+    cancelling = task.cancelling() if task is not None else 0
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope, session.post(url, data=body, headers=headers) as resp:
+            payload = await resp.read()
+            return decode(resp.status, resp.headers, payload, region)
+    except Exception as exc:
+        if task is not None and task.cancelling() > cancelling:
+            # A real cancellation that aiohttp turned into another error: honour it.
+            raise asyncio.CancelledError() from exc
+        if scope.expired():
+            return AttemptResult(Outcome.TIMEOUT, region, detail=f"no answer in {timeout}s")
+        return classify_exception(exc, region)
+
+
+def _headers(name: str, target: str, caller_region: str | None) -> CIMultiDict[str]:
     """Request headers, built once. Giving aiohttp's auto headers (Accept, Accept-Encoding,
     User-Agent) ourselves is cheaper than `skip_auto_headers`, which it rebuilds per request."""
-    return CIMultiDict(
+    headers = CIMultiDict(
         {
             "Host": name,
             "Content-Type": CONTENT_TYPE,
@@ -164,6 +212,9 @@ def _headers(name: str, target: str) -> CIMultiDict[str]:
             "User-Agent": USER_AGENT,
         }
     )
+    if caller_region is not None:
+        headers[CALLER_HEADER] = caller_region
+    return headers
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,14 @@ from rich.console import Console
 from harness.errors import HarnessError
 from harness.executors.coordinator import Outcome
 from harness.executors.merge import merge_units
-from harness.executors.plan import Execution, execute, make_out_dir, output_dirs, plan
+from harness.executors.plan import (
+    Execution,
+    execute,
+    make_out_dir,
+    output_dirs,
+    plan,
+    real_clock_note,
+)
 from harness.loops import reinstall, run_with_signals, signals_set
 from harness.runner import RunOptions, RunResult, run_scenario
 from harness.scenario.model import Scenario
@@ -89,10 +96,12 @@ def run_comparison(
                 interrupt, err,
             )  # fmt: skip
         else:
-            ending = _compare_in_batches(
-                scenario, strategies, directory, repeat, clock, metrics_addr, explicit_metrics,
-                progress, scenario_file, interrupt, err,
-            )  # fmt: skip
+            if clock == "real" and (note := real_clock_note(execution)) is not None:
+                err.print(note, highlight=False, markup=False)
+            batches = _Batches(
+                clock, metrics_addr, explicit_metrics, progress, scenario_file, interrupt, err
+            )
+            ending = _compare_in_batches(scenario, strategies, directory, repeat, batches)
         return _report(scenario, directory, baseline, ending, out, err, output_format)
 
 
@@ -206,21 +215,25 @@ class UnitCrashed(RuntimeError):
     """A bug surfaced in a unit of work (reported as an internal error, exit 70)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Batches:
+    """How every batch of a comparison run in this process runs (real time, or no executor)."""
+
+    clock: Literal["virtual", "real"]
+    metrics_addr: tuple[str, int] | None
+    explicit_metrics: bool
+    progress: bool
+    scenario_file: str
+    interrupt: threading.Event
+    err: Console
+
+
 def _compare_in_batches(
-    scenario: Scenario,
-    strategies: Strategies,
-    directory: Path,
-    repeat: int,
-    clock: Literal["virtual", "real"],
-    metrics_addr: tuple[str, int] | None,
-    explicit_metrics: bool,
-    progress: bool,
-    scenario_file: str,
-    interrupt: threading.Event,
-    err: Console,
+    scenario: Scenario, strategies: Strategies, directory: Path, repeat: int, batches: _Batches
 ) -> _Ending:
     runs = directory / "runs"
     ending = _Ending()
+    interrupt = batches.interrupt
     for index in range(repeat):
         if interrupt.is_set():
             ending.interrupted = True
@@ -228,18 +241,7 @@ def _compare_in_batches(
         seed = scenario.seed + index
         seeded = scenario.model_copy(update={"seed": seed})
         run_dir = runs / f"{index + 1:02d}-seed{seed}"
-        results = _run_batches(
-            seeded,
-            strategies,
-            run_dir,
-            clock,
-            metrics_addr,
-            explicit_metrics,
-            progress,
-            scenario_file,
-            interrupt,
-            err,
-        )
+        results = _run_batches(seeded, strategies, run_dir, batches)
         _merge(results, run_dir)
         ending.interrupted = interrupt.is_set() or any(r.interrupted for r in results)
         stopped = next((r for r in results if r.aborted and not r.interrupted), None)
@@ -256,17 +258,9 @@ def _compare_in_batches(
 
 
 def _run_batches(
-    scenario: Scenario,
-    strategies: Strategies,
-    run_dir: Path,
-    clock: Literal["virtual", "real"],
-    metrics_addr: tuple[str, int] | None,
-    explicit_metrics: bool,
-    progress: bool,
-    scenario_file: str,
-    interrupt: threading.Event,
-    err: Console,
+    scenario: Scenario, strategies: Strategies, run_dir: Path, batches: _Batches
 ) -> list[RunResult]:
+    clock, interrupt, err = batches.clock, batches.interrupt, batches.err
     size = batch_size(scenario, clock, len(strategies))
     pending = [strategies[i : i + size] for i in range(0, len(strategies), size)]
     results: list[RunResult] = []
@@ -279,10 +273,10 @@ def _run_batches(
             if len(strategies) > len(batch) or pending
             else run_dir,
             clock=clock,
-            metrics_addr=metrics_addr,
-            allow_non_loopback_metrics=explicit_metrics,
-            progress=progress,
-            scenario_file=scenario_file,
+            metrics_addr=batches.metrics_addr,
+            allow_non_loopback_metrics=batches.explicit_metrics,
+            progress=batches.progress,
+            scenario_file=batches.scenario_file,
         )
         names = ", ".join(name for name, _ in batch)
         err.print(f"[dim]running seed {scenario.seed}: {names}[/]", highlight=False)

@@ -30,12 +30,11 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-from scipy import stats as scipy_stats
-
 ALPHA = 0.05
 CONFIDENCE = 1 - ALPHA
-Z95 = float(scipy_stats.norm.ppf(1 - ALPHA / 2))  # 1.959964
+# scipy.stats.norm.ppf(1 - ALPHA / 2) to the last bit (a test checks): numpy and scipy take ~0.2 s
+# to import, so they are imported only inside the functions that compute with them.
+Z95 = 1.959963984540054
 EXACT_SIGN_FLIP_MAX = 12  # 2^12 sign patterns enumerated; beyond, a seeded Monte Carlo
 SIGN_FLIP_DRAWS = 1 << 14
 
@@ -51,6 +50,8 @@ def t_quantile(df: int) -> float:
     """t(0.975, df): the multiplier of the standard error for a two-sided 95 % interval."""
     if df < 1:
         raise ValueError("a confidence interval needs at least 2 samples")
+    from scipy import stats as scipy_stats
+
     return float(scipy_stats.t.ppf(1 - ALPHA / 2, df))
 
 
@@ -169,6 +170,8 @@ def paired_t(differences: Sequence[float]) -> tuple[float, float, float]:
     if sd == 0:  # every seed differs by exactly the same amount
         return (1.0 if mean == 0 else 0.0), mean, mean
     se = sd / math.sqrt(n)
+    from scipy import stats as scipy_stats
+
     p = float(2 * scipy_stats.t.sf(abs(mean) / se, n - 1))
     half = t_quantile(n - 1) * se
     return p, mean - half, mean + half
@@ -177,6 +180,8 @@ def paired_t(differences: Sequence[float]) -> tuple[float, float, float]:
 def sign_flip_p(differences: Sequence[float]) -> float:
     """Two-sided sign-flip permutation p-value of the mean difference: under "no difference" each
     seed's difference is as likely positive as negative. Exact up to EXACT_SIGN_FLIP_MAX seeds."""
+    import numpy as np
+
     d = np.asarray(differences, dtype=float)
     n = len(d)
     observed = abs(float(d.sum())) - 1e-12 * max(1.0, float(np.abs(d).sum()))

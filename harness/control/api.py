@@ -20,7 +20,6 @@ token, 404 for an unknown fault, 409 for a fault this world cannot take, 503 whi
 
 from __future__ import annotations
 
-import errno
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -30,8 +29,9 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 
+from harness.app_site import AppSite
 from harness.control.live import ControlClosed, LiveFaults, UnknownFault
-from harness.errors import AddressError, ScenarioError
+from harness.errors import ScenarioError
 from harness.faults.base import FaultError
 from harness.faults.table import fault_table
 from harness.netguard import require_loopback
@@ -214,39 +214,25 @@ class ControlServer:
 
     def __init__(self, api: ControlApi) -> None:
         self._api = api
-        self._runner: web.AppRunner | None = None
-        self.address: tuple[str, int] | None = None
+        self._site = AppSite(
+            "the control API",
+            "the port is already in use; choose another, or 0 for any free one",
+            shutdown_timeout=2.0,
+        )
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return self._site.address
 
     @property
     def url(self) -> str:
         if self.address is None:
             raise RuntimeError("the control API is not running")
-        host, port = self.address
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        return f"http://{self._site.hostport}"
 
     async def start(self, host: str, port: int) -> tuple[str, int]:
         require_loopback(host, "--control host")
-        runner = web.AppRunner(self._api.app(), access_log=None, shutdown_timeout=2.0)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as exc:
-            await runner.cleanup()
-            reason = (
-                "the port is already in use; choose another, or 0 for any free one"
-                if exc.errno == errno.EADDRINUSE
-                else exc.strerror or str(exc)
-            )
-            raise AddressError(f"cannot serve the control API on {host}:{port}: {reason}") from exc
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound = runner.addresses[0]
-        self.address = (str(bound[0]), int(bound[1]))
-        return self.address
+        return await self._site.start(self._api.app(), host, port)
 
     async def stop(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
-            await runner.cleanup()
+        await self._site.stop()

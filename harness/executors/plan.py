@@ -116,6 +116,23 @@ def execute(
     return outcome, {"kind": kind, "workers": workers}
 
 
+def real_clock_note(execution: Execution | None) -> str | None:
+    """One line for a real-clock run whose user chose an executor: it runs in this process all
+    the same (README, "Every core, or a cluster", says why). None: nothing, or inline, chosen."""
+    if execution is None or execution.auto or execution.kind == "inline":
+        return None
+    if execution.workers is not None:
+        asked = f"--workers {execution.workers}"
+    elif execution.kind == "dask":
+        asked = "--cluster" if execution.cluster else CLUSTER_ENV
+    else:
+        asked = f"--executor {execution.kind}"
+    return (
+        f"real clock: every strategy runs in this process ({asked} applies to virtual-clock runs "
+        "only: a live run shows all its strategies on one /metrics endpoint)"
+    )
+
+
 def output_dirs(directory: Path, repeat: Repeat) -> tuple[Path, Path]:
     """Where a repeat's merged results go when complete, and when not."""
     return directory / "runs" / repeat.name, directory / "incomplete" / repeat.name

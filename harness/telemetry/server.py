@@ -7,7 +7,6 @@ address explicitly (e.g. the docker bridge address, so a Prometheus in a contain
 
 from __future__ import annotations
 
-import errno
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +14,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from harness.errors import AddressError
+from harness.app_site import AppSite
 from harness.netguard import require_loopback
 
 DEFAULT_HOST = "127.0.0.1"
@@ -29,16 +28,22 @@ class MetricsServer:
     def __init__(self, registry: CollectorRegistry, *, allow_non_loopback: bool = False) -> None:
         self._registry = registry
         self._allow_non_loopback = allow_non_loopback
-        self._runner: web.AppRunner | None = None
-        self.address: tuple[str, int] | None = None
+        self._site = AppSite(
+            "metrics",
+            "the port is already in use (another harness or exporter?); "
+            "choose another port, or 0 for any free one",
+        )
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        return self._site.address
 
     @property
     def target(self) -> str:
         """host:port as a Prometheus scrape target (IPv6 in brackets)."""
         if self.address is None:
             raise RuntimeError("the metrics server is not running")
-        host, port = self.address
-        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return self._site.hostport
 
     @property
     def url(self) -> str:
@@ -53,7 +58,7 @@ class MetricsServer:
     ) -> tuple[str, int]:
         """Bind and serve; `allow_non_loopback` (here or in the constructor) lifts the loopback
         rule — only for an address the user named explicitly."""
-        if self._runner is not None:
+        if self._site.running:
             raise RuntimeError("the metrics server is already running")
         if allow_non_loopback is None:
             allow_non_loopback = self._allow_non_loopback
@@ -62,39 +67,14 @@ class MetricsServer:
         app = web.Application()
         app.router.add_get("/metrics", make_aiohttp_handler(self._registry))
         app.router.add_get("/", _index)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise AddressError(_bind_message(host, port, exc)) from exc
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        bound = runner.addresses[0]
-        self.address = (str(bound[0]), int(bound[1]))
-        return self.address
+        return await self._site.start(app, host, port)
 
     async def stop(self) -> None:
-        runner, self._runner, self.address = self._runner, None, None
-        if runner is not None:
-            await runner.cleanup()
+        await self._site.stop()
 
 
 async def _index(_: web.Request) -> web.Response:
     return web.Response(text=_INDEX)
-
-
-def _bind_message(host: str, port: int, exc: OSError) -> str:
-    if exc.errno == errno.EADDRINUSE:
-        return (
-            f"cannot serve metrics on {host}:{port}: the port is already in use "
-            "(another harness or exporter?); choose another port, or 0 for any free one"
-        )
-    return f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
 
 
 @asynccontextmanager
