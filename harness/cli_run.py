@@ -89,6 +89,11 @@ def print_run_table(result: RunResult, out: Console) -> None:
             ", ".join(f"{k} {v}" for k, v in failures),
         )
     out.print(table)
+    from harness.report.populations import populations_table, table_rows
+
+    rows = table_rows(result.summary)  # clients in several home regions: each one's figures
+    if rows:
+        out.print(populations_table(f"seed {result.summary['seed']}", rows))
 
 
 def _fmt(value: Any, pattern: str) -> str:

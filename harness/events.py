@@ -86,6 +86,7 @@ class RequestFinished:
     start: float
     end: float
     host: int = 0  # which client host of the strategy's fleet sent it (0..hosts-1)
+    home: str = ""  # the sending host's home region (its population); "": the scenario's home
 
     @property
     def latency(self) -> float:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from clitools import harness
 
+from harness.client import catalog
+from harness.scenario import load_scenario
+
 
 def test_headline_outage_naive_fails_dns_nodata_and_failover_holds(
     root: Path, tmp_path: Path
@@ -49,3 +52,11 @@ def test_headline_outage_naive_fails_dns_nodata_and_failover_holds(
     assert failover.get("ok", 0) >= 0.99 * sum(failover.values()), failover
     assert summary["strategies"]["breaker-failover"]["regions_served"].get("us-west-2", 0) > 0
     assert summary["strategies"]["naive"]["outcomes"]["dns_nodata"] > 0
+
+
+def test_the_headline_runs_every_catalog_strategy(root: Path) -> None:
+    """The README's scoreboard answers "which strategy?" for the whole catalog: none left out."""
+    scenario = load_scenario(root / "scenarios" / "us-east-1-dns-outage.yaml")
+    listed = [s if isinstance(s, str) else s.name for s in scenario.strategies]
+    assert sorted(listed) == sorted(catalog.names())
+    assert len(listed) == len(set(listed))

@@ -64,6 +64,12 @@ EXPECTED: dict[str, list[Expected]] = {
         (9, "strategies[0].tokens.service", "not a token service"),
         (11, "timeline[0].target.service", "unknown service 'sts'"),
     ],
+    "population_unknown_home.yaml": [
+        (8, "clients.populations[1].home", "unknown region 'eu-west-1'")
+    ],
+    "populations_and_home_region.yaml": [(6, "clients", "`home_region` or `populations`")],
+    "population_duplicate_home.yaml": [(6, "clients.populations", "one per home region")],
+    "rtt_from_unknown_region.yaml": [(6, "regions[0].rtt_from.eu-west-1", "unknown region")],
     "bad_factory_path.yaml": [(7, "strategies[0].factory", "package.module:factory")],
     "slo_unknown_strategy.yaml": [(9, "slo.hedged", "'hedged' is not in this scenario")],
     "stop_when_unknown_strategy.yaml": [

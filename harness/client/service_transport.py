@@ -28,6 +28,7 @@ from harness.client.transport import (
 )
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
+from harness.world.network import CALLER_HEADER
 
 REGION_HEADER = "X-Harness-Region"
 
@@ -50,8 +51,10 @@ class ServiceTransport:
         port: int,
         resolver: AbstractResolver,
         pool: PoolSettings,
+        caller_region: str | None = None,
     ) -> None:
         self.service = service
+        self.caller_region = caller_region  # sent so the server pays the round trip from there
         self._endpoints = dict(endpoints)
         self._port = port
         self._resolver = resolver
@@ -80,6 +83,8 @@ class ServiceTransport:
         url = URL.build(scheme="http", host=route.host, port=self._port, path=f"/{request.op}")
         body = json.dumps({"key": request.key}).encode()
         headers = {"Host": route.host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+        if self.caller_region is not None:
+            headers[CALLER_HEADER] = self.caller_region
         return await post_attempt(route.session, url, body, headers, region, timeout, _decode)
 
 

@@ -27,6 +27,7 @@ from harness.clock import Clock
 from harness.events import ConnectionsChanged, EventBus
 from harness.outcomes import Outcome
 from harness.scenario.strategy_spec import PoolSettings
+from harness.world.network import CALLER_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,10 @@ class HttpTransport:
         bus: EventBus,
         table: str = "harness",
         host: int = 0,
+        caller_region: str | None = None,
     ) -> None:
         self.strategy = strategy
+        self.caller_region = caller_region  # sent so the server pays the round trip from there
         self.host = host  # which client host of the strategy's fleet this transport belongs to
         self._endpoints = dict(endpoints)
         self._port = port
@@ -86,7 +89,9 @@ class HttpTransport:
                 self._pool, resolver=self._resolver, on_change=self._announcer(region)
             )
             session = pooled_session(self._pool, connector)
-            headers = {op: _headers(name, target) for op, target in TARGETS.items()}
+            headers = {
+                op: _headers(name, target, self.caller_region) for op, target in TARGETS.items()
+            }
             url = URL.build(scheme="http", host=name, port=self._port, path="/")
             self._routes[region] = _Route(url, session, connector, headers)
         self._sweeper = start_sweeper(self._pool, self._routes.values())
@@ -194,10 +199,10 @@ async def post_attempt(
         return classify_exception(exc, region)
 
 
-def _headers(name: str, target: str) -> CIMultiDict[str]:
+def _headers(name: str, target: str, caller_region: str | None) -> CIMultiDict[str]:
     """Request headers, built once. Giving aiohttp's auto headers (Accept, Accept-Encoding,
     User-Agent) ourselves is cheaper than `skip_auto_headers`, which it rebuilds per request."""
-    return CIMultiDict(
+    headers = CIMultiDict(
         {
             "Host": name,
             "Content-Type": CONTENT_TYPE,
@@ -207,6 +212,9 @@ def _headers(name: str, target: str) -> CIMultiDict[str]:
             "User-Agent": USER_AGENT,
         }
     )
+    if caller_region is not None:
+        headers[CALLER_HEADER] = caller_region
+    return headers
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,7 +273,7 @@ def load_summary(run_dir: Path) -> RunSummary:
         saturation_reasons=tuple(str(r) for r in top.obj.get("saturation_reasons") or ()),
         aborted=top.bool_("aborted"),
         abort_reason=top.opt_str("abort_reason"),
-        home_region=top.str_("home_region"),
+        home_region=_homes(top),
         capacity_rps=capacity,
         faults=tuple(faults),
         strategies=strategies,
@@ -423,3 +423,11 @@ def find_run_dirs(directory: Path) -> list[Path]:
     if (directory / SUMMARY).exists():
         return [directory]
     raise RunFileError(directory, f"no runs/ directory and no {SUMMARY}: not a run or comparison")
+
+
+def _homes(top: _Fields) -> str:
+    """The clients' home region, or their home regions ("us-west-2, eu-west-1") when they live
+    in several (summary.json's `populations`)."""
+    populations = top.obj.get("populations")
+    homes = [str(p.get("home")) for p in populations or () if isinstance(p, dict)]
+    return ", ".join(homes) if len(homes) > 1 else top.str_("home_region")

@@ -2,7 +2,7 @@
 metrics, started and stopped as one unit. `harness world --control` and harness.testing use it.
 
 Stop order is the run's: faults first (the world back to normal, journaled with the reason),
-then the control API, then the world's sockets.
+then the control API, then the scenario's services, then the world's sockets.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from harness.control.api import ControlApi, ControlServer
 from harness.control.live import EntryListener, LiveFaults
 from harness.events import EventBus
 from harness.scenario.model import Scenario
+from harness.services.attach import attach_services
 from harness.telemetry.metrics import Telemetry
 from harness.telemetry.server import MetricsServer
+from harness.telemetry.service_metrics import ServiceCollector
 from harness.world.world import World
 
 OWNER = "world"  # the `strategy` label of the world's metrics
@@ -69,7 +71,13 @@ async def hosted_world(
     registry = CollectorRegistry()
     telemetry = Telemetry(registry, bus)
     async with World(scenario, bus=bus, owner=OWNER) as world:
+        # the scenario's services too: their DNS names, listeners, leases and own calls
+        tier = await attach_services(world, clock=clock, seed=scenario.seed)
         telemetry.add_world_source(OWNER, world)
+        if tier is not None:
+            services = ServiceCollector()
+            services.add(OWNER, tier)
+            registry.register(services)
         telemetry.start_run(clock.now)
         faults = LiveFaults(world, scenario, clock=clock, bus=bus, on_entry=on_entry)
         hosted = HostedWorld(world, faults, None, None)
@@ -96,3 +104,5 @@ async def hosted_world(
                 await hosted.control.stop()
             if hosted.metrics is not None:
                 await hosted.metrics.stop()
+            if tier is not None:
+                await tier.stop()

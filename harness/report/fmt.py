@@ -161,7 +161,8 @@ def verdict_text(c: Comparison) -> str:
 
 def summary_line(c: Comparison) -> str:
     baseline = f"baseline `{c.baseline}`"
-    return f"Scenario `{c.scenario}` — {repeats_text(c)}; {baseline}; home region {c.home_region}."
+    homes = f"home region{'s' if ', ' in c.home_region else ''} {c.home_region}"
+    return f"Scenario `{c.scenario}` — {repeats_text(c)}; {baseline}; {homes}."
 
 
 def deadline_line(c: Comparison) -> str:

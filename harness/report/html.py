@@ -82,7 +82,8 @@ def render_html(c: Comparison, charts: Mapping[str, bytes]) -> str:
         f"<title>Comparison: {escape(c.scenario)}</title><style>{_CSS}</style></head><body>",
         f"<h1>Comparison: {escape(c.scenario)}</h1>",
         f'<p class="note">{escape(repeats)}; baseline <b>{escape(c.baseline)}</b>; '
-        f"home region {escape(c.home_region)}. {escape(RANK_TEXT)}</p>",
+        f"home region{'s' if ', ' in c.home_region else ''} {escape(c.home_region)}. "
+        f"{escape(RANK_TEXT)}</p>",
         f'<p class="note"><b>{escape(verdict_text(c))}</b></p>',
         f'<p class="note">{escape(deadline_line(c).replace("`", ""))}</p>'
         if deadline_line(c)

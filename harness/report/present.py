@@ -46,6 +46,8 @@ def present(
 
     if fmt == "table":
         out.print(scoreboard_table(comparison, out.width))
+        if paths:
+            _print_populations(paths[0].parent, out)
         listing = out
     else:
         out.file.write(render_text(comparison, fmt))
@@ -56,3 +58,12 @@ def present(
     report = next((p for p in paths if p.name == "report.html"), None)
     if report is not None:
         listing.print(f"report: {report}", highlight=False)
+
+
+def _print_populations(directory: Path, out: Console) -> None:
+    """The per-home-region table under the scoreboard, when clients live in several regions."""
+    from harness.report.populations import load_populations, populations_table
+
+    found = load_populations(directory)
+    if found is not None:
+        out.print(populations_table(*found))

@@ -25,6 +25,11 @@ def write_reports(comparison: Comparison, directory: Path, *, html: bool = True)
     report DIR` renders them later."""
     from harness.report.csvout import write_csv
     from harness.report.markdown import render_markdown
+    from harness.report.populations import (
+        load_populations,
+        populations_html,
+        populations_markdown,
+    )
     from harness.report.services import (
         graph_png,
         load_services,
@@ -36,8 +41,11 @@ def write_reports(comparison: Comparison, directory: Path, *, html: bool = True)
     directory.mkdir(parents=True, exist_ok=True)
     paths = [save_comparison(comparison, directory)]
     services = load_services(directory)  # the service tier, when the scenario has one
+    populations = load_populations(directory)  # clients in several home regions
     markdown = directory / MARKDOWN
     text = render_markdown(comparison)
+    if populations is not None:
+        text += populations_markdown(*populations)
     if services is not None:
         text += services_markdown(*services)
     markdown.write_text(text, encoding="utf-8")
@@ -51,6 +59,8 @@ def write_reports(comparison: Comparison, directory: Path, *, html: bool = True)
     series = load_series(comparison)
     charts = {name: render_chart(series, name) for name in CHARTS}
     page = render_html(comparison, charts)
+    if populations is not None:
+        page = page.replace("</body></html>", populations_html(*populations) + "</body></html>", 1)
     if services is not None:
         graph = graph_png(services[1])
         page = page.replace("</body></html>", services_html(*services, graph) + "</body></html>", 1)

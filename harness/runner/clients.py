@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import itertools
 import math
 import random
 from collections.abc import Coroutine
@@ -35,19 +36,23 @@ from harness.world.world import World
 USER_CODE_GRACE = 1.0  # seconds a user strategy may run past a request's deadline
 
 
-def regions_by_distance(scenario: Scenario) -> tuple[str, ...]:
-    """Home region first, then the others by round-trip time (name breaks ties)."""
-    home = scenario.home_region
-    others = sorted((r for r in scenario.regions if r.name != home), key=lambda r: (r.rtt, r.name))
-    return (home, *(r.name for r in others))
+def regions_by_distance(scenario: Scenario, home: str | None = None) -> tuple[str, ...]:
+    """Home region (default: the first population's) first, then the others by round-trip time
+    from it (name breaks ties)."""
+    home = scenario.home_region if home is None else home
+    others = sorted(
+        (r.name for r in scenario.regions if r.name != home),
+        key=lambda name: (scenario.rtt(home, name), name),
+    )
+    return (home, *others)
 
 
-def stagger_period(scenario: Scenario) -> float:
+def stagger_period(scenario: Scenario, home: str | None = None) -> float:
     """The span host start times are spread over: one connection lifetime of the home region
     (server max_age, else idle timeout) or one DNS TTL, whichever is longer, so both connection
     ages and cache phases cover a whole cycle; cut at the first fault so every host is up before
     the world goes wrong."""
-    connections = scenario.region(scenario.home_region).connections
+    connections = scenario.region(scenario.home_region if home is None else home).connections
     lifetime = connections.max_age if connections.max_age is not None else connections.idle_timeout
     period = max(lifetime, scenario.dns.ttl)
     first_fault = min((f.at for f in scenario.timeline), default=period)
@@ -75,20 +80,52 @@ class HostAssigner:
     would make each host's arrivals unnaturally regular. The draws depend only on the seed and
     the arrival times, so every strategy sees the same assignment (common random numbers)."""
 
-    def __init__(self, offsets: tuple[float, ...], seed: int) -> None:
+    def __init__(self, offsets: tuple[float, ...], seed: int, salt: str = "") -> None:
         self._offsets = offsets
-        self._rng = random.Random(f"{seed}:fleet:assign")
+        self._rng = random.Random(f"{seed}:fleet:assign{salt}")
 
     def host_for(self, since_origin: float) -> int:
         started = max(1, bisect.bisect_right(self._offsets, since_origin))
         return 0 if started == 1 else self._rng.randrange(started)
 
 
+class PopulationAssigner:
+    """Gives each arrival to one client population, drawn by the populations' shares (seeded,
+    from the arrival order only: every strategy sees the same split). One population: no draw,
+    so single-home runs keep their random streams."""
+
+    def __init__(self, shares: tuple[float, ...], seed: int) -> None:
+        self._bounds = tuple(itertools.accumulate(shares))
+        self._rng = random.Random(f"{seed}:fleet:populations") if len(shares) > 1 else None
+
+    def population_for(self) -> int:
+        if self._rng is None:
+            return 0
+        index = bisect.bisect_right(self._bounds, self._rng.random() * self._bounds[-1])
+        return min(index, len(self._bounds) - 1)
+
+
+class _Population:
+    """The hosts of one home region: their start offsets and the assignment of arrivals."""
+
+    def __init__(self, index: int, home: str, owner: StrategyClient) -> None:
+        scenario, seed = owner.scenario, owner.seed
+        self.home = home
+        self.regions = regions_by_distance(scenario, home)
+        self.offsets = host_offsets(scenario.clients.hosts, stagger_period(scenario, home), seed)
+        first = index * len(self.offsets)  # host indices run on across populations
+        self.hosts = [_Host(first + i, owner, self) for i in range(len(self.offsets))]
+        # population 0 keeps the one-home seed string: single-home runs are unchanged
+        salt = "" if index == 0 else f":{home}"
+        self.assigner = HostAssigner(self.offsets, seed, salt)
+
+
 class _Host:
     """One simulated client host: resolver, transport, pipeline. Nothing shared with its peers."""
 
-    def __init__(self, index: int, owner: StrategyClient) -> None:
+    def __init__(self, index: int, owner: StrategyClient, population: _Population) -> None:
         self.index = index
+        self.population = population
         self._owner = owner
         self.transport: HttpTransport | None = None
         self.resolver: DnsResolver | None = None
@@ -113,6 +150,7 @@ class _Host:
             clock=owner.clock,
             bus=owner.bus,
             host=self.index,
+            caller_region=self.population.home,
         )
         await self.transport.start()
         # host 0 keeps the seed string of the one-host model: hosts=1 runs are unchanged
@@ -122,8 +160,8 @@ class _Host:
             clock=owner.clock,
             bus=HostBus(owner.bus, self.index),
             rng=random.Random(f"{owner.seed}:{owner.name}{salt}:policies"),
-            home=owner.scenario.home_region,
-            regions=regions_by_distance(owner.scenario),
+            home=self.population.home,
+            regions=self.population.regions,
             default_deadline=math.inf if owner.deadline is None else owner.deadline,
         )
         self.pipeline, self.token_transport = await with_tokens(
@@ -142,7 +180,9 @@ class _Host:
 
 
 class StrategyClient:
-    """A strategy's fleet: `scenario.clients.hosts` hosts fed by one open-loop generator."""
+    """A strategy's fleet: `scenario.clients.hosts` hosts per client population, fed by one
+    open-loop generator; each arrival goes to a population by its share, then to one of its
+    hosts."""
 
     def __init__(
         self,
@@ -162,9 +202,10 @@ class StrategyClient:
         self.clock = clock
         self.bus = bus
         self.seed = seed
-        self.offsets = host_offsets(scenario.clients.hosts, stagger_period(scenario), seed)
-        self.hosts = [_Host(i, self) for i in range(len(self.offsets))]
-        self._assigner = HostAssigner(self.offsets, seed)
+        homes = scenario.populations
+        self.populations = [_Population(i, home, self) for i, (home, _) in enumerate(homes)]
+        self.hosts = [host for population in self.populations for host in population.hosts]
+        self._which = PopulationAssigner(tuple(share for _, share in homes), seed)
         self._origin: float | None = None
         self._guarded = not isinstance(strategy, StrategySpec)
         self.generator = OpenLoopGenerator(
@@ -199,7 +240,8 @@ class StrategyClient:
 
     def _host_for(self, request: Request) -> _Host:
         origin = request.intended_start if self._origin is None else self._origin
-        return self.hosts[self._assigner.host_for(request.intended_start - origin)]
+        population = self.populations[self._which.population_for()]
+        return population.hosts[population.assigner.host_for(request.intended_start - origin)]
 
     def execute(self, request: Request) -> Coroutine[Any, Any, None]:
         """Choose the host now, in arrival order (the generator calls this synchronously), so the
@@ -212,7 +254,7 @@ class StrategyClient:
             done = await self._execute_user_code(host, request)
         else:
             done = await host.pipeline.execute(request)
-        self._finished(request, done, start, self.clock.measure(), host.index)
+        self._finished(request, done, start, self.clock.measure(), host)
 
     async def _execute_user_code(self, host: _Host, request: Request) -> RequestOutcome:
         """A user strategy gets the guard our own pipelines do not need: it may not outlive the
@@ -222,7 +264,7 @@ class StrategyClient:
             async with asyncio.timeout_at(guard if math.isfinite(guard) else None):
                 done: Any = await host.pipeline.execute(request)
         except TimeoutError:
-            failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, self.scenario.home_region)
+            failed = AttemptResult(Outcome.DEADLINE_EXCEEDED, host.population.home)
             return RequestOutcome(failed, 0, (), None)
         except Exception as exc:
             raise StrategyError(
@@ -238,11 +280,12 @@ class StrategyClient:
     def _shed(self, request: Request) -> None:
         """Not sent: the generator was over its in-flight limit (the run is saturated)."""
         now = self.clock.measure()
-        shed = RequestOutcome(AttemptResult(Outcome.SHED, self.scenario.home_region), 0, (), None)
-        self._finished(request, shed, now, now, self._host_for(request).index)
+        host = self._host_for(request)
+        shed = RequestOutcome(AttemptResult(Outcome.SHED, host.population.home), 0, (), None)
+        self._finished(request, shed, now, now, host)
 
     def _finished(
-        self, request: Request, done: RequestOutcome, start: float, end: float, host: int
+        self, request: Request, done: RequestOutcome, start: float, end: float, host: _Host
     ) -> None:
         self.bus.emit(
             RequestFinished(
@@ -257,7 +300,8 @@ class StrategyClient:
                 intended_start=request.intended_start,
                 start=start,
                 end=end,
-                host=host,
+                host=host.index,
+                home=host.population.home,
             )
         )
 

@@ -162,7 +162,7 @@ async def run_scenario(
                 seed=scenario.seed,
             )
             clients.append(client)
-            stats.register(name, scenario.home_region, client.description)
+            stats.register(name, scenario.home_region, client.description, scenario.homes)
             telemetry.add_generator_source(name, client.generator)
             kinds = {block.kind for block in getattr(strategy, "blocks", ())}
             telemetry.declare_strategy(name, regions_by_distance(scenario), kinds)
@@ -403,7 +403,11 @@ def _summary(
             injector = injectors.get(client.name) or injectors.get("shared")
             faults = injector.journal.faults_summary() if injector is not None else []
             horizon = min(scenario.duration, max(0.0, clock.now() - origin))
-            entry["fleet"] = fleet.to_json(windows_from_faults(faults, horizon))
+            windows = windows_from_faults(faults, horizon)
+            entry["fleet"] = fleet.to_json(windows)
+            for population in client.populations if "populations" in entry else ():
+                hosts = range(population.hosts[0].index, population.hosts[-1].index + 1)
+                entry["populations"][population.home].update(fleet.group_json(hosts, windows))
         strategies[client.name] = entry
     first = next(iter(injectors.values()), None)
     return {
@@ -423,6 +427,9 @@ def _summary(
         "aborted": ending.aborted or ending.status == "error",
         "abort_reason": ending.reason,
         "home_region": scenario.home_region,
+        "populations": [
+            {"home": home, "share": round(share, 6)} for home, share in scenario.populations
+        ],
         "regions": region_capacity(scenario),
         "phases": [{"name": p.name, "at": p.at} for p in scenario.phases],
         "faults": first.journal.faults_summary() if first is not None else [],

@@ -51,6 +51,14 @@ def _regions(scenario: Scenario) -> Found:
     home = scenario.clients.home_region
     if home and home not in regions:
         yield ("clients", "home_region"), _unknown_region(home, regions)
+    for index, population in enumerate(scenario.clients.populations):
+        if population.home not in regions:
+            path = ("clients", "populations", index, "home")
+            yield path, _unknown_region(population.home, regions)
+    for index, region in enumerate(scenario.regions):
+        for name in region.rtt_from:
+            if name not in regions:
+                yield ("regions", index, "rtt_from", name), _unknown_region(name, regions)
     if not is_loopback(scenario.dns.host):
         yield ("dns", "host"), f"{scenario.dns.host!r} is not a loopback address"
 

@@ -67,7 +67,15 @@ class ServerConnectionsSpec(Spec):
 class RegionSpec(Spec):
     name: Name
     endpoints: int = Field(default=3, ge=1, le=250)
-    rtt: Duration = Field(default=0.001, description="Round trip from the clients' home region.")
+    rtt: Duration = Field(
+        default=0.001,
+        description="Round trip from the clients' home region (the first population's home).",
+    )
+    rtt_from: dict[Name, Duration] = Field(
+        default_factory=dict,
+        description="Round trips from callers in other regions (either side of a pair may give "
+        "it). Missing pairs: see Scenario.rtt.",
+    )
     rtt_jitter: Duration = Field(
         default=0.0,
         description="Standard deviation of each one-way trip (normal around rtt/2, folded at 0), "
@@ -142,8 +150,24 @@ class BurstSpec(Spec):
         return self
 
 
+class PopulationSpec(Spec):
+    """Clients living in one region: they resolve and call that region's DynamoDB first, pay the
+    round trips from there, and ask its regional endpoints of services."""
+
+    home: Name
+    share: float = Field(
+        default=1.0, gt=0, description="Relative share of the arrivals (normalized over all)."
+    )
+
+
 class ClientsSpec(Spec):
     home_region: Name | None = Field(default=None, description="Default: the first region.")
+    populations: tuple[PopulationSpec, ...] = Field(
+        default=(),
+        max_length=50,
+        description="Client populations in several home regions sharing the arrivals (instead "
+        "of `home_region`); each has `hosts` hosts of its own.",
+    )
     rate: Rate = Field(
         default=100.0,
         description="Offered requests per second for the whole fleet (see `ramp`, `hosts`).",
@@ -177,6 +201,21 @@ class ClientsSpec(Spec):
     keys: KeysSpec = KeysSpec()
     item_size: int = Field(default=200, ge=0, le=400_000)
     saturation: SaturationSpec = SaturationSpec()
+
+    @field_validator("populations")
+    @classmethod
+    def _one_per_home(cls, populations: tuple[PopulationSpec, ...]) -> tuple[PopulationSpec, ...]:
+        homes = [p.home for p in populations]
+        for home in homes:
+            if homes.count(home) > 1:
+                raise ValueError(f"two populations with home {home!r}: one per home region")
+        return populations
+
+    @model_validator(mode="after")
+    def _one_way_to_say_home(self) -> ClientsSpec:
+        if self.populations and self.home_region is not None:
+            raise ValueError("give `home_region` or `populations`, not both")
+        return self
 
     @field_validator("ramp")
     @classmethod
@@ -277,7 +316,48 @@ class Scenario(Spec):
 
     @property
     def home_region(self) -> str:
+        """The first (or only) population's home: the region `rtt` is measured from."""
+        if self.clients.populations:
+            return self.clients.populations[0].home
         return self.clients.home_region or self.regions[0].name
+
+    @property
+    def populations(self) -> tuple[tuple[str, float], ...]:
+        """(home region, share of the arrivals) per client population; shares sum to 1."""
+        given = self.clients.populations
+        if not given:
+            return ((self.home_region, 1.0),)
+        total = sum(p.share for p in given)
+        return tuple((p.home, p.share / total) for p in given)
+
+    @property
+    def homes(self) -> tuple[str, ...]:
+        return tuple(home for home, _ in self.populations)
+
+    def rtt(self, caller: str, region: str) -> float:
+        """The round trip between a caller in region `caller` and `region`'s endpoints.
+
+        A pair given in either region's `rtt_from` wins. Otherwise: from the home region, the
+        region's `rtt`; to the home region, the caller region's `rtt` (round trips are
+        symmetric); within one region, as within the home region; between two other regions,
+        through the home region (the sum of their `rtt`s: give `rtt_from` for anything better)."""
+        spec = self.region(region)
+        if caller in spec.rtt_from:
+            return spec.rtt_from[caller]
+        try:
+            other = self.region(caller)
+        except KeyError:  # an unknown caller (a tool without our header): as from the home
+            return spec.rtt
+        if region in other.rtt_from:
+            return other.rtt_from[region]
+        home = self.home_region
+        if caller == home:
+            return spec.rtt
+        if region == home:
+            return other.rtt
+        if caller == region:
+            return self.region(home).rtt
+        return other.rtt + spec.rtt
 
     def region(self, name: str) -> RegionSpec:
         for region in self.regions:

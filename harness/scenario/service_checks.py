@@ -115,14 +115,11 @@ def _tokens(scenario: Scenario, services: dict[str, ServiceSpec]) -> Found:
             yield (*path, "service"), f"service {spec.name!r} is {kind}, not a token service"
         elif ref.tokens.endpoint in ("global", "failover") and spec.home is None:
             yield (*path, "endpoint"), f"service {spec.name!r} has no home (no global name)"
-        elif (
-            ref.tokens.endpoint in ("regional", "failover")
-            and scenario.home_region not in spec.regions
-        ):
-            yield (
-                (*path, "endpoint"),
-                f"service {spec.name!r} is not hosted in {scenario.home_region}",
-            )
+        elif ref.tokens.endpoint in ("regional", "failover"):
+            missing = [home for home in scenario.homes if home not in spec.regions]
+            if missing:
+                where = ", ".join(missing)
+                yield (*path, "endpoint"), f"service {spec.name!r} is not hosted in {where}"
 
 
 def unknown_service(name: str, services: Collection[str]) -> str:

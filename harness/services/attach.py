@@ -56,6 +56,7 @@ async def with_tokens(
         port=tier.port,
         resolver=resolver,
         pool=strategy.pool,
+        caller_region=env.home,
     )
     await transport.start()
     fetch_env = ClientEnv(

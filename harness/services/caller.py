@@ -91,6 +91,7 @@ class Caller:
                     pool=self._strategy.pool,
                     clock=self._clock,
                     bus=self._bus,
+                    caller_region=self._region,
                 )
                 home = self._region
             else:
@@ -101,6 +102,7 @@ class Caller:
                     port=directory.services_port,
                     resolver=self._resolver,
                     pool=self._strategy.pool,
+                    caller_region=self._region,
                 )
                 home = "global" if call.endpoint == "global" else self._region
             await transport.start()

@@ -3,8 +3,9 @@ dependencies, and its behaviour by kind.
 
 A request's life, on the loop clock: rtt/2 -> admission (capacity; full: 429) -> service time ->
 each per-request call in order, through the service's own client (a failed one: 503 naming it) ->
-the kind's answer -> rtt/2. `plain` answers 200; `token` issues a token valid for `token.ttl`;
-`lease` answers 200 for the lease a key maps to while it is held, 503 `LeaseExpired` otherwise.
+the kind's answer -> rtt/2, the rtt between the caller's region and this one (world.network).
+`plain` answers 200; `token` issues a token valid for `token.ttl`; `lease` answers 200 for the
+lease a key maps to while it is held, 503 `LeaseExpired` otherwise.
 A scheduled call (`every: <duration>`) runs in the background; while the latest one failed, the
 service answers 503 too (it serves from what that call refreshes).
 """
@@ -16,6 +17,7 @@ import json
 import random
 import zlib
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -30,6 +32,7 @@ from harness.services.caller import Caller
 from harness.services.leases import LeaseManager
 from harness.world.capacity import Admission, Capacity
 from harness.world.endpoint import Connection, Listeners
+from harness.world.network import CALLER_HEADER, OneWayDelay
 
 LEASE_RENEWAL = CallSpec(to=DYNAMODB, op="put")
 
@@ -43,14 +46,16 @@ class ServiceInstance:
         *,
         clock: Clock,
         rng: random.Random,
+        rtt_from: Mapping[str, float] | None = None,
     ) -> None:
+        """`rtt_from`: caller region -> round trip (harness.world.network); default `region.rtt`."""
         self.spec = spec
         self.region = region.name
         self.addresses = addresses
         self._caller: Caller | None = None
         self._clock = clock
         self._rng = rng
-        self._half_rtt = region.rtt / 2
+        self._one_way = OneWayDelay(region.rtt, 0.0, None, rtt_from).sample
         self.capacity = Capacity(spec.capacity.concurrency, spec.capacity.queue)
         self._listeners = Listeners(
             addresses,
@@ -167,11 +172,12 @@ class ServiceInstance:
         self, request: web.BaseRequest, conn: Connection
     ) -> web.StreamResponse | None:
         key = _key(await request.read())
-        if self._half_rtt > 0:
-            await asyncio.sleep(self._half_rtt)
+        half_rtt = self._one_way(request.headers.get(CALLER_HEADER))
+        if half_rtt > 0:
+            await asyncio.sleep(half_rtt)
         status, payload = await self._serve(key, conn)
-        if self._half_rtt > 0:
-            await asyncio.sleep(self._half_rtt)
+        if half_rtt > 0:
+            await asyncio.sleep(half_rtt)
         if conn.lost:
             return None
         outcome = "ok" if status == 200 else str(payload.get("error", "error"))

@@ -121,6 +121,10 @@ class ServiceTier:
                             self.addresses[(spec.name, region)],
                             clock=self._clock,
                             rng=self._rng(f"{spec.name}:{region}"),
+                            rtt_from={
+                                caller: self.scenario.rtt(caller, region)
+                                for caller in self.scenario.region_names
+                            },
                         )
                         self.instances[(spec.name, region)] = instance
                         port = await instance.listen(port)

@@ -137,6 +137,20 @@ class FleetStats:
             "resolution_s": round(self.resolution, 6),
         }
 
+    def group_json(self, hosts: range, windows: Sequence[Window]) -> dict[str, float | None]:
+        """Availability of a group of hosts (one client population) during the fault windows
+        and after the last one ended."""
+        inside, _ = self._ranges(windows)
+        in_fault = sorted({i for r in inside for i in r})
+        after = range(max((r.stop for r in inside), default=self._buckets), self._buckets)
+        out: dict[str, float | None] = {}
+        for label, buckets in (("during_fault", in_fault), ("after_fault", after)):
+            requests = sum(self._requests[h][i] for h in hosts for i in buckets)
+            failures = sum(self._failures[h][i] for h in hosts for i in buckets)
+            ratio = _ratio(requests, failures)
+            out[f"availability_{label}"] = None if ratio is None else round(ratio, 6)
+        return out
+
 
 def _ratio(requests: int, failures: int) -> float | None:
     return (requests - failures) / requests if requests else None

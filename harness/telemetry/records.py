@@ -51,12 +51,13 @@ class RecordWriter:
         regions = ",".join(f'"{r}"' for r in event.regions_tried)
         served = "null" if event.region_served is None else f'"{event.region_served}"'
         status = "null" if event.status is None else str(event.status)
+        home = f',"home":"{event.home}"' if event.home else ""  # the host's population
         self._pending.append(
             f'{{"strategy":"{event.strategy}","intended":{event.intended_start - origin:.6f},'
             f'"start":{event.start - origin:.6f},"end":{event.end - origin:.6f},'
             f'"op":"{event.op}","key_hash":{event.key_hash},"outcome":"{event.outcome.value}",'
             f'"attempts":{event.attempts},"regions":[{regions}],"served":{served},'
-            f'"status":{status},"host":{event.host}}}'
+            f'"status":{status},"host":{event.host}{home}}}'
         )
         if (
             len(self._pending) >= self._flush_every

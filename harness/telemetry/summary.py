@@ -9,11 +9,46 @@ from harness.events import RequestFinished
 from harness.telemetry.latency import LatencyHistogram
 
 
+class PopulationStats:
+    """One client population's share of a strategy's requests (its home region's clients)."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self.ok = 0
+        self.outcomes: Counter[str] = Counter()
+        self.regions_served: Counter[str] = Counter()
+        self.latency_ok = LatencyHistogram()
+
+    def add(self, event: RequestFinished) -> None:
+        self.requests += 1
+        self.outcomes[event.outcome.value] += 1
+        if event.outcome.is_success:
+            self.ok += 1
+            self.latency_ok.record(event.latency)
+        if event.region_served is not None:
+            self.regions_served[event.region_served] += 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "ok": self.ok,
+            "availability": round(self.ok / self.requests, 6) if self.requests else None,
+            "latency_ok_ms": self.latency_ok.summary_ms(),
+            "outcomes": dict(sorted(self.outcomes.items())),
+            "regions_served": dict(sorted(self.regions_served.items())),
+        }
+
+
 class StrategyStats:
-    def __init__(self, name: str, home: str, description: str = "") -> None:
+    def __init__(
+        self, name: str, home: str, description: str = "", homes: tuple[str, ...] = ()
+    ) -> None:
+        """`homes`: the client populations' home regions; with more than one, `populations`
+        in to_json gives each one's figures."""
         self.name = name
         self.home = home
         self.description = description
+        self.populations = {h: PopulationStats() for h in homes} if len(homes) > 1 else {}
         self.requests = 0
         self.ok = 0
         self.attempts = 0
@@ -33,9 +68,12 @@ class StrategyStats:
             self.latency_ok.record(event.latency)
         if event.region_served is not None:
             self.regions_served[event.region_served] += 1
-            if event.region_served != self.home:
+            if event.region_served != (event.home or self.home):
                 self.cross_region += 1
         self.latency.record(event.latency)
+        population = self.populations.get(event.home)
+        if population is not None:
+            population.add(event)
 
     def to_json(self) -> dict[str, Any]:
         served = sum(self.regions_served.values())
@@ -53,6 +91,11 @@ class StrategyStats:
             "outcomes": dict(sorted(self.outcomes.items())),
             "regions_served": dict(sorted(self.regions_served.items())),
             "cross_region_share": round(self.cross_region / served, 6) if served else 0.0,
+            **(
+                {"populations": {h: p.to_json() for h, p in self.populations.items()}}
+                if self.populations
+                else {}
+            ),
         }
 
 
@@ -62,8 +105,10 @@ class RunStats:
     def __init__(self) -> None:
         self.strategies: dict[str, StrategyStats] = {}
 
-    def register(self, name: str, home: str, description: str) -> StrategyStats:
-        stats = self.strategies[name] = StrategyStats(name, home, description)
+    def register(
+        self, name: str, home: str, description: str, homes: tuple[str, ...] = ()
+    ) -> StrategyStats:
+        stats = self.strategies[name] = StrategyStats(name, home, description, homes)
         return stats
 
     def add(self, event: RequestFinished) -> None:

@@ -104,3 +104,6 @@ class ServiceControl(Protocol):
         """Admit lease jobs only while fewer than `max_queue` wait; returns a handle."""
 
     def clear_throttle(self, handle: int) -> None: ...
+
+    def info(self) -> dict[str, object]:
+        """Where each service answers (names, addresses, port), for `harness world`'s line."""

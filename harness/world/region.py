@@ -3,9 +3,10 @@
 A request's life, all on the loop clock:
     rtt/2 (+ injected latency)  ->  admission (capacity)  ->  service time  ->  op on the store  ->
     rtt/2  ->  response
-Half the round trip is spent before admission and half after service, so the latency a client
-sees is rtt + queueing + service time, and the queue holds only work that has reached the server.
-With `rtt_jitter`, each half is drawn per trip (network.py): real networks desynchronize clients.
+The rtt is the caller region's (harness.world.network). Half the round trip is spent before
+admission and half after service, so the latency a client sees is rtt + queueing + service
+time, and the queue holds only work that has reached the server. With `rtt_jitter`, each half is
+drawn per trip (network.py): real networks desynchronize clients.
 Faults (EndpointOverride) are drawn once per request, in the order they were added: reset and
 blackhole act first (the request never reaches capacity), injected errors answer after the first
 half of the rtt without using capacity, throttle cuts apply at admission.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +39,7 @@ from harness.world.dynamo import (
     throttled,
 )
 from harness.world.endpoint import Connection, Listeners
-from harness.world.network import OneWayDelay
+from harness.world.network import CALLER_HEADER, OneWayDelay
 from harness.world.overrides import NOTHING, Overrides
 from harness.world.replication import Replicator
 from harness.world.stats import RegionStats
@@ -65,7 +67,9 @@ class Region:
         rng: random.Random,
         replicator: Replicator | None = None,
         bus: EventBus | None = None,
+        rtt_from: Mapping[str, float] | None = None,
     ) -> None:
+        """`rtt_from`: caller region -> round trip (harness.world.network); default `spec.rtt`."""
         if len(addresses) != spec.endpoints:
             raise HarnessError(
                 f"region {spec.name}: {spec.endpoints} endpoints, {len(addresses)} addresses"
@@ -99,6 +103,7 @@ class Region:
             spec.rtt_jitter,
             # drawn only when used, so regions without jitter keep their random streams
             random.Random(rng.getrandbits(64)) if spec.rtt_jitter > 0 else None,
+            rtt_from,
         ).sample
         self._running = False
         self._requests = 0
@@ -220,7 +225,8 @@ class Region:
             await conn.wait_lost()  # or until stop() cancels us
             self._abandoned += 1
             return None
-        delay = self._one_way() + fired.delay
+        caller = request.headers.get(CALLER_HEADER)
+        delay = self._one_way(caller) + fired.delay
         if delay > 0:
             await asyncio.sleep(delay)
         version: float | None = None
@@ -239,7 +245,7 @@ class Region:
         except _Abandoned:
             self._abandoned += 1
             return None
-        back = self._one_way()
+        back = self._one_way(caller)
         if back > 0:
             await asyncio.sleep(back)
         if conn.lost:
@@ -281,6 +287,8 @@ async def _read_body(request: web.BaseRequest) -> bytes:
     if declared is not None and declared > MAX_BODY_BYTES:
         raise body_too_large(declared, MAX_BODY_BYTES)  # refused unread
     try:
+        if request.content.is_eof():  # the whole body is here: reading it never waits
+            return await request.read()
         async with asyncio.timeout(BODY_TIMEOUT):
             return await request.read()
     except TimeoutError:

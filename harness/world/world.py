@@ -58,6 +58,7 @@ class World:
                 rng=self._rng(f"region:{spec.name}"),
                 replicator=self.replication,
                 bus=bus,
+                rtt_from={c: scenario.rtt(c, spec.name) for c in scenario.region_names},
             )
             for spec in scenario.regions
         }
@@ -170,7 +171,7 @@ class World:
     # ---- what it serves, and its counters ----------------------------------------------------
 
     def info(self) -> dict[str, Any]:
-        return {
+        info: dict[str, Any] = {
             "dns": {"host": self.dns.host, "port": self.dns.port, "zone": self.scenario.dns.zone},
             "regions": {
                 name: {
@@ -181,6 +182,9 @@ class World:
                 for name in self.regions
             },
         }
+        if self.services is not None:
+            info["services"] = self.services.info()
+        return info
 
     def dns_stats(self) -> list[DnsQueryCount]:
         return self.dns.stats()
