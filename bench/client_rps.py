@@ -15,6 +15,8 @@ client (the other core). 64 closed-loop workers, keep-alive (so at most 64 conne
   request-record writer;
 - --layers: HttpTransport.send alone (DnsResolver + transport), and the first strategy without
   the runner's consumers / without the request-record writer, to attribute the overhead;
+- --uvloop: the bare loop and each strategy again on a uvloop event loop (the world stays on
+  asyncio), to measure what `--clock real` runs would gain from uvloop;
 - Locust FastHttpUser (optional: --locust-python, a Python with locust installed, e.g.
   `python3 -m venv /tmp/locust-venv && /tmp/locust-venv/bin/pip install locust`), as a library
   in its own process, 64 users, measured in the same kind of window.
@@ -37,7 +39,15 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +80,7 @@ from harness.world.world import World
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TRANSPORT_ONLY = "HttpTransport.send only"
+UVLOOP = " [uvloop]"
 ALL_CONSUMERS = ("telemetry", "stats", "series", "records")
 # --layers: the first strategy with fewer of the runner's RequestFinished consumers
 LAYERS = {
@@ -421,6 +432,15 @@ async def run_locust(python: str, info: dict[str, Any], seconds: float, concurre
 # ---- rounds and report --------------------------------------------------------------------------
 
 
+def run_on(coro: Coroutine[Any, Any, Run], *, uvloop: bool) -> Run:
+    if not uvloop:
+        return asyncio.run(coro)
+    import uvloop as uv
+
+    with asyncio.Runner(loop_factory=uv.new_event_loop) as runner:
+        return runner.run(coro)
+
+
 def median_ratio(values: list[float], base: list[float]) -> float:
     return statistics.median(v / b for v, b in zip(values, base, strict=True))
 
@@ -467,6 +487,9 @@ def main() -> None:
     parser.add_argument("--strategies", default="naive,aws-standard-2025,breaker-failover")
     parser.add_argument("--locust-python", default="", help="a Python with locust installed")
     parser.add_argument(
+        "--uvloop", action="store_true", help="also run bare and strategies on uvloop"
+    )
+    parser.add_argument(
         "--layers",
         action="store_true",
         help="also measure HttpTransport.send alone and the first strategy with fewer consumers",
@@ -476,6 +499,8 @@ def main() -> None:
     cases = ["bare aiohttp", *names]
     if args.layers:
         cases[1:1] = [TRANSPORT_ONLY, *(names[0] + suffix for suffix in LAYERS)]
+    if args.uvloop:
+        cases += [f"{case}{UVLOOP}" for case in ("bare aiohttp", *names)]
     if args.locust_python:
         cases.append("locust FastHttpUser")
     runs: dict[str, list[Run]] = {case: [] for case in cases}
@@ -485,7 +510,8 @@ def main() -> None:
         scenario = load(path)
         with world_process(path) as info:
             for r in range(args.rounds):
-                for case in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                for listed in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                    case = listed.removesuffix(UVLOOP)
                     if case == "bare aiohttp":
                         coro = run_bare(info, args.seconds, args.concurrency)
                     elif case == TRANSPORT_ONLY:
@@ -494,11 +520,11 @@ def main() -> None:
                         coro = run_locust(args.locust_python, info, args.seconds, args.concurrency)
                     else:
                         coro = run_strategy(case, scenario, info, args.seconds, args.concurrency)
-                    run = asyncio.run(coro)
+                    run = run_on(coro, uvloop=listed != case)
                     if run.failed:
-                        raise SystemExit(f"{case}: {run.failed} of {run.requests} requests failed")
-                    runs[case].append(run)
-                    print(f"  round {r + 1} {case:<34} {run.rps:7.0f}/s "
+                        raise SystemExit(f"{listed}: {run.failed} of {run.requests} failed")
+                    runs[listed].append(run)
+                    print(f"  round {r + 1} {listed:<34} {run.rps:7.0f}/s "
                           f"{run.cpu / run.requests * 1e6:4.0f} µs cpu/req, "
                           f"server {run.server_cpu / run.requests * 1e6:3.0f}",
                           file=sys.stderr)  # fmt: skip

@@ -222,7 +222,7 @@ def _failure_ramp(path: Path) -> tuple[float, dict[int, float]]:
     return cliff - onset, first
 
 
-@pytest.mark.looptime(noop_cycles=1)  # as `harness run` does (harness.loops)
+@pytest.mark.looptime(noop_cycles=0)  # as `harness run` does (harness.loops)
 async def test_fleet_onset_is_staggered_across_hosts_and_one_host_is_one_cliff(
     tmp_path: Path,
 ) -> None:

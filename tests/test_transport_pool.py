@@ -186,3 +186,66 @@ async def test_close_leaves_no_open_connection() -> None:
         assert recorder.opens[-1] == 0
         await transport.close()  # idempotent
     assert len(server.peers) == 3
+
+
+@pytest.mark.looptime
+async def test_the_sweeper_closes_at_the_first_grid_point_after_expiry() -> None:
+    # Sweeps fall on a 0.25 s grid from the transport's start: idle since ~0, max_idle 0.6 ->
+    # closed at the 0.75 s point, not at 0.6 s and not later.
+    async with world(PoolSettings(max_idle=0.6)) as (transport, _, _, recorder):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        await ok(transport)
+        await asyncio.sleep(start + 0.74 - loop.time())
+        await settle()
+        assert transport.open_connections() == {"r1": 1}
+        await asyncio.sleep(start + 0.76 - loop.time())
+        await settle()
+        assert transport.open_connections() == {"r1": 0}
+        assert recorder.opens == [1, 0]
+
+
+@pytest.mark.looptime
+async def test_the_sweeper_sleeps_while_nothing_can_expire() -> None:
+    async with world(PoolSettings(max_idle=5.0)) as (transport, _, _, _recorder):
+        connector = connector_of(transport)
+        sweeps = 0
+        sweep = connector.sweep
+
+        def counted() -> int:
+            nonlocal sweeps
+            sweeps += 1
+            return sweep()
+
+        connector.sweep = counted  # type: ignore[method-assign]
+        await asyncio.sleep(20.0)  # no connection at all: no wake-up
+        assert sweeps == 0
+        await ok(transport)
+        await asyncio.sleep(20.0)  # one idle connection: woken around its expiry only
+        assert transport.open_connections() == {"r1": 0}
+        assert 1 <= sweeps <= 2  # a sweep every 0.25 s would have been 80
+
+
+@pytest.mark.looptime
+async def test_a_release_with_an_earlier_deadline_wakes_the_sweeper_earlier() -> None:
+    # B (opened at 0, busy until 2, max_age 5) expires at 5, before A (opened and released at 1,
+    # expiring at 6): the sweeper, set for 6 when A was released, must close B at 5.
+    pool = PoolSettings(max_idle=10.0, max_age=5.0)
+    async with world(pool) as (transport, server, _, recorder):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        server.delay = 2.0
+        slow = asyncio.create_task(ok(transport))
+        await asyncio.sleep(0.5)  # B's request is in the server's 2 s delay by now
+        server.delay = 0.0
+        await asyncio.sleep(start + 1.0 - loop.time())
+        await ok(transport)  # B is busy: A is opened, and idle from 1 s
+        await slow
+        assert transport.open_connections() == {"r1": 2}
+        await asyncio.sleep(start + 5.3 - loop.time())
+        await settle()
+        assert transport.open_connections() == {"r1": 1}
+        await asyncio.sleep(1.0)
+        await settle()
+        assert transport.open_connections() == {"r1": 0}
+        assert recorder.opens == [1, 2, 1, 0]

@@ -287,6 +287,8 @@ async def _read_body(request: web.BaseRequest) -> bytes:
     if declared is not None and declared > MAX_BODY_BYTES:
         raise body_too_large(declared, MAX_BODY_BYTES)  # refused unread
     try:
+        if request.content.is_eof():  # the whole body is here: reading it never waits
+            return await request.read()
         async with asyncio.timeout(BODY_TIMEOUT):
             return await request.read()
     except TimeoutError:
