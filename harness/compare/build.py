@@ -54,6 +54,24 @@ def build_comparison(
     """
     directory = Path(directory)
     runs = [compute_run_metrics(run_dir, settle=settle) for run_dir in find_run_dirs(directory)]
+    return comparison_from_runs(runs, directory, baseline=baseline, slos=slos, settle=settle)
+
+
+def comparison_from_runs(
+    runs: Sequence[RunMetrics],
+    root: Path,
+    *,
+    baseline: str | None = None,
+    slos: Mapping[str, SloSpec] | None = None,
+    settle: float = DEFAULT_SETTLE,
+) -> Comparison:
+    """Rank the strategies over already-read repeats (compute_run_metrics of each run directory,
+    `settle` as they were read with); run names are taken relative to `root`. Lets a study
+    re-rank any subset of a comparison's seeds without reading its requests again
+    (bench/seed_count.py)."""
+    if not runs:
+        raise HarnessError("a comparison needs at least one run")
+    directory = Path(root)
     first = runs[0].summary
     names = list(first.strategies)
     for run in runs[1:]:

@@ -82,7 +82,9 @@ class World:
             name=self.dns_name(region),
             addresses=self.addresses[region],
             zone=self.zone,
-            rng=self._rng("automation"),
+            # not per owner: the automation is part of the fault timeline, which every
+            # strategy of a seed must share (the paired comparison depends on it)
+            rng=random.Random(f"{self._seed}:automation"),
             bus=self._bus,
             azs=self.scenario.region(region).az_names,
         )
