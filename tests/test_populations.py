@@ -4,19 +4,17 @@ real DNS and HTTP on loopback under the virtual clock."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
+from scenario_runs import run_text
 
 from harness.client.api import Request
-from harness.client.factory import resolve_strategies
 from harness.client.resolver import DnsResolver
 from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.report.writers import render_report
-from harness.runner import RunOptions, run_scenario
 from harness.runner.clients import PopulationAssigner, regions_by_distance
 from harness.scenario import parse_scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
@@ -60,18 +58,11 @@ timeline:
 """
 
 
-async def _run(text: str, out: Path) -> dict[str, Any]:
-    scenario = parse_scenario(text)
-    strategies = [(s.name, s) for s in resolve_strategies(scenario.strategies, scenario)]
-    result = await run_scenario(scenario, strategies, RunOptions(out_dir=out, progress=False))
-    return result.summary
-
-
 @pytest.mark.looptime
 async def test_each_population_uses_its_home_and_only_cached_tokens_survive_the_auth_outage(
     tmp_path: Path,
 ) -> None:
-    summary = await _run(TWO_HOMES, tmp_path)
+    summary = await run_text(TWO_HOMES, tmp_path)
     assert summary["populations"] == [
         {"home": "us-west-2", "share": 0.5},
         {"home": "eu-west-1", "share": 0.5},

@@ -7,21 +7,19 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from scenario_runs import run_text
 
 from harness.client.api import Request
-from harness.client.factory import resolve_strategies
 from harness.client.resolver import DnsResolver
 from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
 from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.report.writers import render_report
-from harness.runner import RunOptions, run_scenario
 from harness.scenario import parse_scenario
 from harness.scenario.strategy_spec import DnsSettings, PoolSettings
 from harness.services.attach import attach_services
@@ -58,13 +56,6 @@ timeline:
 """
 
 
-async def _run(text: str, out: Path) -> dict[str, Any]:
-    scenario = parse_scenario(text)
-    strategies = [(s.name, s) for s in resolve_strategies(scenario.strategies, scenario)]
-    result = await run_scenario(scenario, strategies, RunOptions(out_dir=out, progress=False))
-    return result.summary
-
-
 def _availability(out: Path, strategy: str, start: float, end: float) -> float:
     series = json.loads((out / "timeseries.json").read_text())
     bucket = series["bucket"]
@@ -78,7 +69,7 @@ def _availability(out: Path, strategy: str, start: float, end: float) -> float:
 async def test_failure_propagates_through_the_chain_and_a_cached_token_stops_it(
     tmp_path: Path,
 ) -> None:
-    summary = await _run(CHAIN, tmp_path)
+    summary = await run_text(CHAIN, tmp_path)
     # Clients in us-west-2 whose DynamoDB is healthy fail with the us-east-1 auth (allow the
     # negative-cache tail after the revert)...
     assert _availability(tmp_path, "fresh-token", 12, 20) < 0.05
@@ -195,7 +186,7 @@ LEVER = (
 
 @pytest.mark.looptime
 async def test_lease_backlog_collapses_without_the_throttle(tmp_path: Path) -> None:
-    summary = await _run(LEASES.format(duration="50s", lever=""), tmp_path)
+    summary = await run_text(LEASES.format(duration="50s", lever=""), tmp_path)
     leases = summary["services"]["tiers"]["lease"]["leases"]
     assert leases["lost_at"] is not None and leases["lost_at"] < 15
     # DNS came back at 15 s; 35 s later almost nothing is held: every job times out, re-queued.
@@ -206,7 +197,7 @@ async def test_lease_backlog_collapses_without_the_throttle(tmp_path: Path) -> N
 
 @pytest.mark.looptime
 async def test_lease_backlog_recovers_once_admission_is_throttled(tmp_path: Path) -> None:
-    summary = await _run(LEASES.format(duration="50s", lever=LEVER), tmp_path)
+    summary = await run_text(LEASES.format(duration="50s", lever=LEVER), tmp_path)
     leases = summary["services"]["tiers"]["lease"]["leases"]
     held = leases["held"]
     assert max(held[18:25]) < 0.3  # collapsed before the lever at 25 s

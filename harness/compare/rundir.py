@@ -26,6 +26,20 @@ REQUESTS = "requests.jsonl.gz"
 JOURNAL = "journal.json"
 
 
+def run_summaries(directory: Path) -> Iterator[dict[str, Any]]:
+    """The summaries of a run directory, or of each run of a comparison directory, in order;
+    missing or unreadable ones skipped (for optional report sections, which never fail a report)."""
+    for path in [directory / SUMMARY, *sorted(directory.glob(f"runs/*/{SUMMARY}"))]:
+        if not path.exists():
+            continue
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(summary, dict):
+            yield summary
+
+
 class RunFileError(HarnessError):
     """A file of a run or comparison directory is missing or unreadable."""
 

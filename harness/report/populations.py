@@ -8,10 +8,11 @@ the first seed's run is shown, and named), as the service tier is (harness.repor
 
 from __future__ import annotations
 
-import json
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from harness.compare.rundir import run_summaries
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -37,16 +38,7 @@ NOTE = (
 
 def load_populations(directory: Path) -> tuple[str, list[list[str]]] | None:
     """(run label, table rows) of the first run whose clients live in several regions."""
-    candidates = [directory / "summary.json", *sorted(directory.glob("runs/*/summary.json"))]
-    for path in candidates:
-        if not path.exists():
-            continue
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(summary, dict):
-            continue
+    for summary in run_summaries(directory):
         rows = table_rows(summary)
         if rows:
             return f"seed {summary.get('seed')}", rows

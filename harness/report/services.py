@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from html import escape
 from pathlib import Path
 from typing import Any
+
+from harness.compare.rundir import run_summaries
 
 GRAPH_TITLE = "Dependency graph: availability over time per node"
 
 
 def load_services(directory: Path) -> tuple[str, dict[str, Any]] | None:
     """(run label, services section) of the first run that has one, or None."""
-    candidates = [directory / "summary.json", *sorted(directory.glob("runs/*/summary.json"))]
-    for path in candidates:
-        if not path.exists():
-            continue
-        try:
-            summary = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        section = summary.get("services") if isinstance(summary, dict) else None
+    for summary in run_summaries(directory):
+        section = summary.get("services")
         if isinstance(section, dict) and section.get("tiers"):
             return f"seed {summary.get('seed')}", section
     return None

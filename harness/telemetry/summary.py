@@ -39,37 +39,32 @@ class PopulationStats:
         }
 
 
-class StrategyStats:
+class StrategyStats(PopulationStats):
+    """A strategy's figures: its populations' tally plus attempts, cross-region share and the
+    latency of every request."""
+
     def __init__(
         self, name: str, home: str, description: str = "", homes: tuple[str, ...] = ()
     ) -> None:
         """`homes`: the client populations' home regions; with more than one, `populations`
         in to_json gives each one's figures."""
+        super().__init__()
         self.name = name
         self.home = home
         self.description = description
         self.populations = {h: PopulationStats() for h in homes} if len(homes) > 1 else {}
-        self.requests = 0
-        self.ok = 0
         self.attempts = 0
         self.cross_region = 0
-        self.outcomes: Counter[str] = Counter()
-        self.regions_served: Counter[str] = Counter()
+        # every request; latency_ok (successes only) is the population tally's: a request that
+        # failed in 0.1 ms must not make the strategy look fast
         self.latency = LatencyHistogram()
-        # successes only: a request that failed in 0.1 ms must not make the strategy look fast
-        self.latency_ok = LatencyHistogram()
 
     def add(self, event: RequestFinished) -> None:
-        self.requests += 1
+        super().add(event)
         self.attempts += event.attempts
-        self.outcomes[event.outcome.value] += 1
-        if event.outcome.is_success:
-            self.ok += 1
-            self.latency_ok.record(event.latency)
-        if event.region_served is not None:
-            self.regions_served[event.region_served] += 1
-            if event.region_served != (event.home or self.home):
-                self.cross_region += 1
+        served = event.region_served
+        if served is not None and served != (event.home or self.home):
+            self.cross_region += 1
         self.latency.record(event.latency)
         population = self.populations.get(event.home)
         if population is not None:
