@@ -440,16 +440,25 @@ def report(
         str,
         typer.Option("--format", help="stdout: table (fitted to the terminal), md, csv or json."),
     ] = "table",
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=4096,
+            help="Processes that read repeats and draw charts side by side (default: cores).",
+        ),
+    ] = None,
 ) -> None:
     """Re-render comparison.{json,md,csv} and report.html from saved results (runs nothing), and
     print the scoreboard. Works on a `compare` directory and on a single `run` directory."""
     from harness.compare import load_comparison
+    from harness.executors.local import usable_cores
     from harness.report import render_report
     from harness.report.present import check_format, present
 
     try:
         check_format(output_format)
-        paths = render_report(directory)
+        paths = render_report(directory, workers=workers or usable_cores())
         present(load_comparison(directory), paths, out, err, output_format)
     except HarnessError as exc:
         _fail(exc)

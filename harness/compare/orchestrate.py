@@ -22,6 +22,7 @@ from rich.console import Console
 
 from harness.errors import HarnessError
 from harness.executors.coordinator import Outcome
+from harness.executors.local import usable_cores
 from harness.executors.merge import merge_units
 from harness.executors.plan import (
     Execution,
@@ -58,6 +59,9 @@ class _Ending:
     interrupted: bool = False
     abort_reason: str | None = None  # a stop_when condition ended the comparison
     failed: list[str] = field(default_factory=list)  # units given up on, one line each
+    # processes for what follows the units (reading repeats, drawing charts): as many as ran
+    # the units on this machine; one when they ran in this process
+    report_workers: int = 1
 
 
 def run_comparison(
@@ -129,8 +133,9 @@ def _report(
     if baseline is not None and baseline not in compared:
         err.print(f"[yellow]baseline {baseline!r} has no results: using the first strategy[/]")
         baseline = None
-    comparison = build_comparison(directory, baseline=baseline, slos=slos)
-    paths = write_reports(comparison, directory, html=not ending.interrupted)
+    workers = ending.report_workers
+    comparison = build_comparison(directory, baseline=baseline, slos=slos, workers=workers)
+    paths = write_reports(comparison, directory, html=not ending.interrupted, workers=workers)
     present(comparison, paths, out, err, output_format)
     violations = [str(v) for v in evaluate_slos(slos, comparison)]
     for violation in violations:
@@ -171,6 +176,10 @@ def _compare_in_units(
     repeats = plan(scenario, names, execution, scenario_file=scenario_file, repeat=repeat)
     outcome, info = execute(repeats, execution, interrupt, progress=progress, err=err)
     ending = _Ending(interrupted=outcome.interrupted)
+    if info["kind"] == "local":
+        ending.report_workers = info["workers"]
+    elif info["kind"] == "dask":
+        ending.report_workers = usable_cores()  # the cluster's workers are not this machine's
     lost = {
         u.id: u
         for r in repeats

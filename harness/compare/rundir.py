@@ -45,7 +45,11 @@ class RunFileError(HarnessError):
 
     def __init__(self, path: Path, message: str) -> None:
         self.path = path
+        self.message = message
         super().__init__(f"{path}: {message}")
+
+    def __reduce__(self) -> tuple[type[RunFileError], tuple[Path, str]]:
+        return type(self), (self.path, self.message)  # raised in a helper process, re-raised here
 
 
 @dataclass(frozen=True, slots=True)

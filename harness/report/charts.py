@@ -24,9 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
-from harness.report.series import ChartSeries
+from harness.report.series import SINGLE_PANEL_MAX, ChartSeries
 
-SINGLE_PANEL_MAX = 6
 # Qualitative, 20 distinct hues: tab10, then ten darker or off-axis colours.
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -38,7 +37,6 @@ REGION_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564
 # One shade per fault window, in timeline order; light enough that lines stay readable on top.
 FAULT_SHADES = ("#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c", "#8c564b", "#e377c2")
 FAULT_ALPHA = 0.14
-CHARTS = ("success", "p99", "attempts", "load")
 
 Values = Sequence[float]
 

@@ -15,6 +15,8 @@ from harness.compare.model import Comparison
 from harness.compare.rundir import Timeseries, load_timeseries
 
 NAN = math.nan
+CHARTS = ("success", "p99", "attempts", "load")  # the charts every report draws
+SINGLE_PANEL_MAX = 6  # strategies sharing one plot; beyond, one small panel per strategy
 
 
 @dataclass(frozen=True, slots=True)
