@@ -1,6 +1,6 @@
 """Wall time of the headline comparison on 1 and 2 local workers and on a 2-worker Dask cluster.
 
-    python bench/headline_wall.py [--repeat 1] [--cases workers2,dask2,workers1]
+    python bench/headline_wall.py [--repeat 1] [--cases workers2,dask2,workers1] [--rounds 1]
 
 Runs `harness compare scenarios/us-east-1-dns-outage.yaml --repeat N` (every strategy of the
 scenario, its default fleet) once per case: `--workers 1`, `--workers 2`, and `--cluster` on a
@@ -8,15 +8,20 @@ scenario, its default fleet) once per case: `--workers 1`, `--workers 2`, and `-
 (not timed: it stands for a cluster that is already up). For each case: wall time around the whole
 command, CPU seconds of every process it and the cluster used (rusage of reaped children, so
 the cluster is closed before it is read), attempts in all the runs' summaries, CPU µs per attempt
-all included (worker start-up, merging, reports), and scenario seconds per wall second. One run
-per case: on a shared machine, read the CPU column first.
+all included (worker start-up, merging, reports), and scenario seconds per wall second.
+
+This VM's CPU per attempt drifts by 10-20 % over minutes (other tenants of its host), more than
+the effects measured here: with --rounds N the cases alternate within each round (order rotated)
+and the speed-up over `workers1` is given per round, then as the median of those paired ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,8 +57,7 @@ def compare(extra: list[str], repeat: int, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def run_case(case: str, repeat: int, tmp: Path) -> dict[str, object]:
-    out = tmp / case
+def run_case(case: str, repeat: int, out: Path) -> dict[str, object]:
     cpu0 = children_cpu()
     if case.startswith("dask"):
         from distributed import LocalCluster
@@ -81,23 +85,54 @@ def run_case(case: str, repeat: int, tmp: Path) -> dict[str, object]:
     }
 
 
+def paired_speedups(rows: list[dict[str, object]], cases: list[str]) -> dict[str, list[float]]:
+    """Per case, wall(workers1) / wall(case) within each round (empty without workers1)."""
+    walls = {(row["round"], row["case"]): float(str(row["wall_s"])) for row in rows}
+    rounds = sorted({int(str(row["round"])) for row in rows})
+    if "workers1" not in cases:
+        return {}
+    return {
+        case: [round(walls[r, "workers1"] / walls[r, case], 3) for r in rounds]
+        for case in cases
+        if case != "workers1"
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1, help="seeds (the demo uses 3)")
+    parser.add_argument("--repeat", type=int, default=1, help="seeds (the demo uses 6)")
     parser.add_argument("--cases", default="workers2,dask2,workers1")
+    parser.add_argument("--rounds", type=int, default=1, help="alternate the cases N times")
+    parser.add_argument("--name", default="headline_wall", help="bench/results/NAME.json")
     args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    cases = args.cases.split(",")
     rows = []
     with tempfile.TemporaryDirectory(prefix="headline-wall-") as name:
-        for case in args.cases.split(","):
-            row = run_case(case, args.repeat, Path(name))
-            rows.append(row)
-            print(f"  {row}", file=sys.stderr, flush=True)
-    print("| case | wall s | CPU s | attempts | CPU µs/attempt | scenario s / wall s |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['case']} | {r['wall_s']} | {r['cpu_s']} | {r['attempts']:,} | "
-              f"{r['cpu_us_per_attempt']} | {r['scenario_s_per_wall_s']} |")  # fmt: skip
-    RESULTS.write_text(json.dumps({"repeat": args.repeat, "rows": rows}, indent=2) + "\n")
+        for r in range(args.rounds):
+            for case in cases[r % len(cases) :] + cases[: r % len(cases)]:
+                row = {"round": r + 1, **run_case(case, args.repeat, Path(name) / f"{case}-{r}")}
+                rows.append(row)
+                print(f"  {row}", file=sys.stderr, flush=True)
+    print("| round | case | wall s | CPU s | attempts | CPU µs/attempt | scenario s / wall s |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for row in rows:
+        print(f"| {row['round']} | {row['case']} | {row['wall_s']} | {row['cpu_s']} | "
+              f"{row['attempts']:,} | {row['cpu_us_per_attempt']} | "
+              f"{row['scenario_s_per_wall_s']} |")  # fmt: skip
+    speedups = paired_speedups(rows, cases)
+    for case, ratios in speedups.items():
+        print(f"{case}: speed-up over workers1 per round {ratios}, "
+              f"median {statistics.median(ratios):.2f}")  # fmt: skip
+    result = {
+        "repeat": args.repeat,
+        "rounds": args.rounds,
+        "date": started,
+        "machine": {"cores": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
+        "rows": rows,
+        "speedup_over_workers1": speedups,
+    }
+    (RESULTS.parent / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+from child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "real_loop_cpu.json"
@@ -63,16 +63,7 @@ print(json.dumps({"loop": loops[0], "cpu_s": cpu, "attempts": stats["attempts"],
 
 
 def measure(loop: str, scenario: str, strategy: str, duration: str) -> dict[str, object]:
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, loop, scenario, strategy, duration],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    ).stdout
-    data: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    data = run_child(CHILD, loop, scenario, strategy, duration)
     if not str(data["loop"]).startswith(loop):
         raise SystemExit(f"asked for {loop}, ran on {data['loop']}")
     return data

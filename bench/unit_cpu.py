@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
+
+from child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "unit_cpu.json"
@@ -59,17 +59,7 @@ print(json.dumps({
 def measure(
     tree: Path, scenario: str, strategy: str, seed: int, duration: str
 ) -> dict[str, object]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, scenario, strategy, str(seed), duration],
-        env=env,
-        cwd=tree,  # `-c` puts the working directory first on sys.path
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    ).stdout
-    data: dict[str, object] = json.loads(out.strip().splitlines()[-1])
+    data = run_child(CHILD, scenario, strategy, str(seed), duration, tree=tree)
     if Path(str(data["harness"])) != (tree / "harness").resolve():
         raise SystemExit(f"child imported {data['harness']}, not {tree}/harness")
     return data

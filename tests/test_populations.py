@@ -6,20 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scenario_runs import run_text
+from scenario_runs import run_text, uncached_resolver, world_with_services
 
 from harness.client.api import Request
-from harness.client.resolver import DnsResolver
 from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
-from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.report.writers import render_report
 from harness.runner.clients import PopulationAssigner, regions_by_distance
 from harness.scenario import parse_scenario
-from harness.scenario.strategy_spec import DnsSettings, PoolSettings
-from harness.services.attach import attach_services
-from harness.world.world import World
+from harness.scenario.strategy_spec import PoolSettings
 
 # Clients in us-west-2 and eu-west-1 need a token from `auth`, homed in us-east-1; their own
 # DynamoDB stays healthy. The auth outage is us-east-1's DynamoDB record emptied for 10 s.
@@ -140,28 +136,11 @@ def test_populations_share_the_arrivals_by_weight() -> None:
 
 @pytest.mark.looptime
 async def test_a_service_call_pays_the_rtt_between_the_callers_region_and_the_callees() -> None:
-    scenario = parse_scenario(RTTS)
-    clock = Clock.for_running_loop()
-    async with World(scenario, bus=EventBus(), owner="t") as world:
-        tier = await attach_services(world, clock=clock, seed=1)
-        assert tier is not None
-        resolver = DnsResolver(
-            (world.dns.host, world.dns.port), DnsSettings(cache="none"), clock=clock,
-            bus=EventBus(), strategy="t",
-        )  # fmt: skip
-        transports: list[ServiceTransport] = []
+    async with world_with_services(RTTS) as running:
+        clock = running.clock
 
         async def round_trip(service: str, region: str, caller: str | None) -> float:
-            transport = ServiceTransport(
-                service=service,
-                endpoints={region: tier.routes[service][region]},
-                port=tier.port,
-                resolver=resolver,
-                pool=PoolSettings(keep_alive=False),
-                caller_region=caller,
-            )
-            transports.append(transport)
-            await transport.start()
+            transport = await running.transport(service, region, caller=caller)
             started = clock.now()
             result = await transport.send(
                 Request(1, "call", "k", started, started + 10), region, timeout=10.0
@@ -169,21 +148,14 @@ async def test_a_service_call_pays_the_rtt_between_the_callers_region_and_the_ca
             assert result.outcome is Outcome.OK, result
             return clock.now() - started
 
-        try:
-            assert round_trip is not None
-            assert await round_trip("echo", "us-east-1", "eu-west-1") == pytest.approx(0.070, 0.05)
-            assert await round_trip("echo", "us-east-1", "us-west-2") == pytest.approx(0.060, 0.05)
-            assert await round_trip("echo", "us-east-1", None) == pytest.approx(0.060, 0.05)
-            assert await round_trip("echo", "eu-west-1", "us-east-1") == pytest.approx(0.070, 0.05)
-            # A server is a client in its own region: front@eu-west-1 reaches eu-west-1's
-            # DynamoDB in 2 ms, not in the 130 ms the us-west-2 clients would pay.
-            front = await round_trip("front", "eu-west-1", "eu-west-1")
-            assert front == pytest.approx(0.002 + 0.002, abs=0.003)
-        finally:
-            for transport in transports:
-                await transport.close()
-            await resolver.close()
-            await tier.stop()
+        assert await round_trip("echo", "us-east-1", "eu-west-1") == pytest.approx(0.070, 0.05)
+        assert await round_trip("echo", "us-east-1", "us-west-2") == pytest.approx(0.060, 0.05)
+        assert await round_trip("echo", "us-east-1", None) == pytest.approx(0.060, 0.05)
+        assert await round_trip("echo", "eu-west-1", "us-east-1") == pytest.approx(0.070, 0.05)
+        # A server is a client in its own region: front@eu-west-1 reaches eu-west-1's
+        # DynamoDB in 2 ms, not in the 130 ms the us-west-2 clients would pay.
+        front = await round_trip("front", "eu-west-1", "eu-west-1")
+        assert front == pytest.approx(0.002 + 0.002, abs=0.003)
 
 
 async def test_a_hosted_world_serves_the_scenarios_services_and_lists_them() -> None:
@@ -200,10 +172,7 @@ async def test_a_hosted_world_serves_the_scenarios_services_and_lists_them() -> 
         assert auth["names"] == {"us-east-1": "auth.us-east-1.aws.test", "global": "auth.aws.test"}
         assert auth["addresses"]["us-east-1"] and auth["port"] > 0
         clock = Clock.for_running_loop()
-        resolver = DnsResolver(
-            (info["dns"]["host"], info["dns"]["port"]), DnsSettings(cache="none"), clock=clock,
-            bus=EventBus(), strategy="t",
-        )  # fmt: skip
+        resolver = uncached_resolver((info["dns"]["host"], info["dns"]["port"]), clock)
         transport = ServiceTransport(
             service="auth",
             endpoints={"global": auth["names"]["global"]},
@@ -231,10 +200,7 @@ async def test_a_hosted_world_serves_the_scenarios_services_and_lists_them() -> 
                 assert response.status in (200, 201), await response.text()
         assert "harness_service_requests_total{" in text
         assert 'service="auth"' in text and 'outcome="ok"' in text
-        resolver = DnsResolver(
-            (info["dns"]["host"], info["dns"]["port"]), DnsSettings(cache="none"), clock=clock,
-            bus=EventBus(), strategy="t",
-        )  # fmt: skip
+        resolver = uncached_resolver((info["dns"]["host"], info["dns"]["port"]), clock)
         try:
             with pytest.raises(OSError) as failed:
                 await resolver.resolve(auth["names"]["global"], auth["port"])

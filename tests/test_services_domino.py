@@ -11,21 +11,13 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
-from scenario_runs import run_text
+from scenario_runs import run_text, world_with_services
 
 from harness.client.api import Request
-from harness.client.resolver import DnsResolver
-from harness.client.service_transport import ServiceTransport
-from harness.clock import Clock
-from harness.events import EventBus
 from harness.outcomes import Outcome
 from harness.report.writers import render_report
-from harness.scenario import parse_scenario
-from harness.scenario.strategy_spec import DnsSettings, PoolSettings
-from harness.services.attach import attach_services
 from harness.telemetry.service_metrics import ServiceCollector
 from harness.world.control import DnsOverride
-from harness.world.world import World
 
 CHAIN = """
 name: chain
@@ -62,7 +54,7 @@ def _availability(out: Path, strategy: str, start: float, end: float) -> float:
     row = series["strategies"][strategy]
     first, last = int(start / bucket), int(end / bucket)
     requests = sum(row["requests"][first:last])
-    return sum(row["ok"][first:last]) / requests
+    return float(sum(row["ok"][first:last]) / requests)
 
 
 @pytest.mark.looptime
@@ -96,66 +88,47 @@ async def test_failure_propagates_through_the_chain_and_a_cached_token_stops_it(
 
 @pytest.mark.looptime
 async def test_a_service_calling_a_service_answers_503_naming_the_failed_dependency() -> None:
-    scenario = parse_scenario(CHAIN)
-    clock = Clock.for_running_loop()
-    async with World(scenario, bus=EventBus(), owner="t") as world:
-        tier = await attach_services(world, clock=clock, seed=1)
-        assert tier is not None
-        resolver = DnsResolver(
-            (world.dns.host, world.dns.port), DnsSettings(cache="none"), clock=clock,
-            bus=EventBus(), strategy="t",
-        )  # fmt: skip
-        transport = ServiceTransport(
-            service="front",
-            endpoints={"us-west-2": tier.routes["front"]["us-west-2"]},
-            port=tier.port,
-            resolver=resolver,
-            pool=PoolSettings(keep_alive=False),
-        )
-        await transport.start()
-        try:
+    async with world_with_services(CHAIN) as running:
+        world, tier, clock = running.world, running.tier, running.clock
+        transport = await running.transport("front", "us-west-2")
 
-            async def ask() -> tuple[Outcome, str]:
-                now = clock.now()
-                result = await transport.send(
-                    Request(1, "call", "k", now, now + 10), "us-west-2", timeout=10.0
-                )
-                return result.outcome, result.detail
+        async def ask() -> tuple[Outcome, str]:
+            now = clock.now()
+            result = await transport.send(
+                Request(1, "call", "k", now, now + 10), "us-west-2", timeout=10.0
+            )
+            return result.outcome, result.detail
 
-            assert await ask() == (Outcome.OK, "")
-            name = world.dns_name("us-east-1")
-            override = world.zone.add_override(name, DnsOverride("nodata"))
-            await world.region("us-east-1").drain()  # auth must resolve again...
-            await asyncio.sleep(1.5)  # ... once its cached answer (ttl 1 s) has expired
-            outcome, detail = await ask()
-            # front names auth; auth is still retrying its own DynamoDB call when front's 1 s
-            # attempt timeout (the catalog's aws-standard) fires: nested timeouts, as in life.
-            assert outcome is Outcome.SERVER_ERROR
-            assert detail in ("auth: server_error", "auth: timeout")
-            # ... and the scrape says so, per service and per callee.
-            registry = CollectorRegistry()
-            collector = ServiceCollector()
-            collector.add("t", tier)
-            registry.register(collector)
-            samples = {
-                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-                for metric in text_string_to_metric_families(generate_latest(registry).decode())
-                for sample in metric.samples
-            }
+        assert await ask() == (Outcome.OK, "")
+        name = world.dns_name("us-east-1")
+        override = world.zone.add_override(name, DnsOverride("nodata"))
+        await world.region("us-east-1").drain()  # auth must resolve again...
+        await asyncio.sleep(1.5)  # ... once its cached answer (ttl 1 s) has expired
+        outcome, detail = await ask()
+        # front names auth; auth is still retrying its own DynamoDB call when front's 1 s
+        # attempt timeout (the catalog's aws-standard) fires: nested timeouts, as in life.
+        assert outcome is Outcome.SERVER_ERROR
+        assert detail in ("auth: server_error", "auth: timeout")
+        # ... and the scrape says so, per service and per callee.
+        registry = CollectorRegistry()
+        collector = ServiceCollector()
+        collector.add("t", tier)
+        registry.register(collector)
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for metric in text_string_to_metric_families(generate_latest(registry).decode())
+            for sample in metric.samples
+        }
 
-            def value(name: str, **labels: str) -> float:
-                return samples.get((name, tuple(sorted({"strategy": "t", **labels}.items()))), 0)
+        def value(name: str, **labels: str) -> float:
+            return samples.get((name, tuple(sorted({"strategy": "t", **labels}.items()))), 0)
 
-            front = {"service": "front", "region": "us-west-2"}
-            auth = {"service": "auth", "region": "us-east-1", "target": "dynamodb"}
-            assert value("harness_service_requests_total", **front, outcome="DependencyFailed") == 1
-            assert value("harness_service_calls_total", **front, target="auth", outcome="ok") == 1
-            assert value("harness_service_calls_total", **auth, outcome="dns_nodata") >= 1
-            world.zone.remove_override(override)
-        finally:
-            await transport.close()
-            await resolver.close()
-            await tier.stop()
+        front = {"service": "front", "region": "us-west-2"}
+        auth = {"service": "auth", "region": "us-east-1", "target": "dynamodb"}
+        assert value("harness_service_requests_total", **front, outcome="DependencyFailed") == 1
+        assert value("harness_service_calls_total", **front, target="auth", outcome="ok") == 1
+        assert value("harness_service_calls_total", **auth, outcome="dns_nodata") >= 1
+        world.zone.remove_override(override)
 
 
 LEASES = """

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -231,7 +232,15 @@ def load_chart(series: ChartSeries) -> Figure:
         ax.set_title(f"#{series.ranks[name]} {name}", fontsize=9, loc="left")
         ax.set_ylim(0, ceiling)
         _axes(ax, "load / capacity" if index % cols == 0 else "", None, False, small=True)
-    axes[0].legend(loc="upper right", fontsize=7, frameon=True, framealpha=0.8)
+    # One legend for every region drawn in any panel (the first panel may lack some, or all)
+    handles: dict[str, Artist] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        drawn = [region for region in regions if region in handles]
+        axes[0].legend([handles[r] for r in drawn], drawn, loc="upper right", fontsize=7,
+                       frameon=True, framealpha=0.8)  # fmt: skip
     _fault_legend(fig, series)
     capacity = (
         "dashed: capacity"

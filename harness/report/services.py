@@ -130,8 +130,7 @@ def graph_png(section: dict[str, Any]) -> bytes:
     fig = plt.figure(figsize=(3.4 * (top + 1) + 1, 1.1 * rows + 1.2), dpi=100)
     width, height = 0.7 / (top + 1), 0.45 / rows
     boxes: dict[str, tuple[float, float, float, float]] = {}
-    cmap = matplotlib.colormaps["RdYlGn"].copy()
-    cmap.set_bad("#dddddd")
+    cmap = matplotlib.colormaps["RdYlGn"].with_extremes(bad="#dddddd")
     fault_end = section.get("fault_end")
     for column, members in sorted(columns.items()):
         x = 0.05 + column * (0.9 / (top + 1))
