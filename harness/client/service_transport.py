@@ -38,6 +38,7 @@ class _Route:
     host: str
     session: aiohttp.ClientSession
     connector: LoopClockConnector
+    headers: Mapping[str, str]  # the same for every call on this route: built once
 
 
 class ServiceTransport:
@@ -67,7 +68,11 @@ class ServiceTransport:
             return
         for key, host in self._endpoints.items():
             connector = LoopClockConnector(self._pool, resolver=self._resolver)
-            self._routes[key] = _Route(host, pooled_session(self._pool, connector), connector)
+            headers = {"Host": host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+            if self.caller_region is not None:
+                headers[CALLER_HEADER] = self.caller_region
+            session = pooled_session(self._pool, connector)
+            self._routes[key] = _Route(host, session, connector, headers)
         self._sweeper = start_sweeper(self._pool, self._routes.values())
 
     async def close(self) -> None:
@@ -82,10 +87,7 @@ class ServiceTransport:
             return AttemptResult(Outcome.CLIENT_ERROR, region, detail=why)
         url = URL.build(scheme="http", host=route.host, port=self._port, path=f"/{request.op}")
         body = json.dumps({"key": request.key}).encode()
-        headers = {"Host": route.host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
-        if self.caller_region is not None:
-            headers[CALLER_HEADER] = self.caller_region
-        return await post_attempt(route.session, url, body, headers, region, timeout, _decode)
+        return await post_attempt(route.session, url, body, route.headers, region, timeout, _decode)
 
 
 def _decode(status: int, _headers: Mapping[str, str], body: bytes, region: str) -> AttemptResult:

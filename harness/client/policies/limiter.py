@@ -151,9 +151,10 @@ class TokenBucket:
         """Take a token (True), waiting in line if need be, or give up when the loop clock
         reaches `until` (False). A cancelled waiter leaves the line and returns any token it
         was handed."""
-        if self.try_take(self._clock()):
+        now = self._clock()
+        if self.try_take(now):
             return True
-        if self._clock() >= until:
+        if now >= until:
             return False
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[bool] = loop.create_future()
