@@ -13,8 +13,6 @@ written to bench/results/contention.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import sys
 import time
@@ -22,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from child import run_child
+from client_rps import print_table, write_result
 from unit_cpu import CHILD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,16 +69,20 @@ def main() -> None:
          "vs_alone": round(statistics.median(values) / alone, 3), "runs": len(values)}
         for case, values in cases.items()
     ]  # fmt: skip
-    print("| case | CPU µs per attempt (median) | vs alone | runs |")
-    print("|---|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['case']} | {row['cpu_us_per_attempt']} | {row['vs_alone']:.2f} | "
-              f"{row['runs']} |")  # fmt: skip
-    RESULTS.write_text(json.dumps({
-        "bench": "contention", "date": started,
-        "machine": {"cores": os.cpu_count(), "loadavg": os.getloadavg()},
-        "settings": vars(args), "rows": rows,
-    }, indent=2) + "\n")  # fmt: skip
+    print_table(
+        f"contention: {args.strategy}, {args.duration}, {args.rounds} rounds, medians",
+        ["case", "CPU µs per attempt (median)", "vs alone", "runs"],
+        [[row["case"], str(row["cpu_us_per_attempt"]), f"{row['vs_alone']:.2f}",
+          str(row["runs"])] for row in rows],
+    )  # fmt: skip
+    write_result(
+        "contention",
+        started=started,
+        settings=vars(args),
+        target="as close to 1.00 as the machine allows: a worker's CPU per attempt is not "
+        "raised by the others",
+        rows=rows,
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -27,6 +26,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from client_rps import machine, print_table
+
+from harness.compare.rundir import run_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "headline_wall.json"
@@ -41,8 +44,7 @@ def children_cpu() -> float:
 
 def attempts_in(out: Path) -> int:
     total = 0
-    for path in out.rglob("summary.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
+    for data in run_summaries(out):
         for stats in data.get("strategies", {}).values():
             if isinstance(stats, dict) and isinstance(stats.get("attempts"), int):
                 total += stats["attempts"]
@@ -87,10 +89,10 @@ def run_case(case: str, repeat: int, out: Path) -> dict[str, object]:
 
 def paired_speedups(rows: list[dict[str, object]], cases: list[str]) -> dict[str, list[float]]:
     """Per case, wall(workers1) / wall(case) within each round (empty without workers1)."""
-    walls = {(row["round"], row["case"]): float(str(row["wall_s"])) for row in rows}
-    rounds = sorted({int(str(row["round"])) for row in rows})
     if "workers1" not in cases:
         return {}
+    walls = {(row["round"], row["case"]): float(str(row["wall_s"])) for row in rows}
+    rounds = sorted({int(str(row["round"])) for row in rows})
     return {
         case: [round(walls[r, "workers1"] / walls[r, case], 3) for r in rounds]
         for case in cases
@@ -114,12 +116,13 @@ def main() -> None:
                 row = {"round": r + 1, **run_case(case, args.repeat, Path(name) / f"{case}-{r}")}
                 rows.append(row)
                 print(f"  {row}", file=sys.stderr, flush=True)
-    print("| round | case | wall s | CPU s | attempts | CPU µs/attempt | scenario s / wall s |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print(f"| {row['round']} | {row['case']} | {row['wall_s']} | {row['cpu_s']} | "
-              f"{row['attempts']:,} | {row['cpu_us_per_attempt']} | "
-              f"{row['scenario_s_per_wall_s']} |")  # fmt: skip
+    print_table(
+        f"headline_wall: {args.repeat} seed(s), {args.rounds} round(s)",
+        ["case", "round", "wall s", "CPU s", "attempts", "CPU µs/attempt", "scenario s / wall s"],
+        [[str(row["case"]), str(row["round"]), str(row["wall_s"]), str(row["cpu_s"]),
+          f"{row['attempts']:,}", str(row["cpu_us_per_attempt"]),
+          str(row["scenario_s_per_wall_s"])] for row in rows],
+    )  # fmt: skip
     speedups = paired_speedups(rows, cases)
     for case, ratios in speedups.items():
         print(f"{case}: speed-up over workers1 per round {ratios}, "
@@ -128,7 +131,7 @@ def main() -> None:
         "repeat": args.repeat,
         "rounds": args.rounds,
         "date": started,
-        "machine": {"cores": os.cpu_count(), "loadavg_at_end": os.getloadavg()},
+        "machine": machine(),  # load average at the end
         "rows": rows,
         "speedup_over_workers1": speedups,
     }

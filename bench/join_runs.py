@@ -23,18 +23,20 @@ import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from harness.compare.rundir import JOURNAL, REQUESTS, SUMMARY, TIMESERIES, find_run_dirs
+from harness.cli_run import resolve_strategies
+from harness.compare.rundir import (
+    JOURNAL,
+    REQUESTS,
+    SUMMARY,
+    TIMESERIES,
+    find_run_dirs,
+    read_json,
+)
 from harness.errors import HarnessError
+from harness.executors.merge import fold_summary
+from harness.runner.results import write_json
 from harness.scenario import load_scenario
-
-
-def _read(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise HarnessError(f"{path}: cannot read ({exc})") from None
 
 
 def join(out: Path, sources: Sequence[Path], order: Sequence[str], repeats: int | None) -> int:
@@ -49,7 +51,7 @@ def join(out: Path, sources: Sequence[Path], order: Sequence[str], repeats: int 
         raise HarnessError(f"{out / 'runs'} exists: choose another OUT")
     for index in range(count):
         dirs = [dirs[index] for dirs in per_source]
-        summaries = [_read(d / SUMMARY) for d in dirs]
+        summaries = [read_json(d / SUMMARY) for d in dirs]
         seeds = {s["seed"] for s in summaries}
         if len(seeds) != 1:
             raise HarnessError(f"repeat {index + 1}: seeds differ ({sorted(seeds)})")
@@ -65,27 +67,20 @@ def join(out: Path, sources: Sequence[Path], order: Sequence[str], repeats: int 
         target = out / "runs" / f"{index + 1:02d}-seed{seeds.pop()}"
         target.mkdir(parents=True)
         merged = json.loads(json.dumps(summaries[0]))
-        merged["strategies"] = {n: summaries[owner[n]]["strategies"][n] for n in names}
-        merged["consistency"] = {
-            k: v for s in summaries for k, v in s.get("consistency", {}).items()
-        }
+        for s in summaries[1:]:
+            fold_summary(merged, s)  # as the executor folds units (harness/executors/merge.py)
+        merged["strategies"] = {n: merged["strategies"][n] for n in names}
         merged["units"] = [u for s in summaries for u in s.get("units", [])]
         merged["joined_from"] = [str(d) for d in dirs]
-        for s in summaries[1:]:
-            merged["saturated"] = merged["saturated"] or s["saturated"]
-            merged["saturation_reasons"] += s["saturation_reasons"]
-            merged["elapsed"] = max(merged["elapsed"], s["elapsed"])
-            merged["aborted"] = merged["aborted"] or s["aborted"]
-            merged["abort_reason"] = merged["abort_reason"] or s["abort_reason"]
-        (target / SUMMARY).write_text(json.dumps(merged, indent=2) + "\n")
-        series = [_read(d / TIMESERIES) for d in dirs if (d / TIMESERIES).exists()]
+        write_json(target / SUMMARY, merged)
+        series = [read_json(d / TIMESERIES) for d in dirs if (d / TIMESERIES).exists()]
         if series:
             joined = json.loads(json.dumps(series[0]))
             every = {k: v for s in series for k, v in s["strategies"].items()}
             joined["strategies"] = {n: every[n] for n in names if n in every}
-            (target / TIMESERIES).write_text(json.dumps(joined, indent=2) + "\n")
-        journal = {k: v for d in dirs for k, v in _read(d / JOURNAL).items()}
-        (target / JOURNAL).write_text(json.dumps(journal, indent=2) + "\n")
+            write_json(target / TIMESERIES, joined)
+        journal = {k: v for d in dirs for k, v in read_json(d / JOURNAL).items()}
+        write_json(target / JOURNAL, journal)
         # one strategy's records at a time, in the scenario's order (as the executor writes them)
         by_strategy: dict[str, list[str]] = {name: [] for name in names}
         for d in dirs:
@@ -96,9 +91,8 @@ def join(out: Path, sources: Sequence[Path], order: Sequence[str], repeats: int 
             for name in names:
                 records.writelines(by_strategy[name])
     for source in sources:
-        for extra in ("incomplete",):
-            if (source / extra).exists():
-                shutil.copytree(source / extra, out / extra, dirs_exist_ok=True)
+        if (source / "incomplete").exists():
+            shutil.copytree(source / "incomplete", out / "incomplete", dirs_exist_ok=True)
     return count
 
 
@@ -111,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         scenario = load_scenario(args.scenario)
-        order = [s if isinstance(s, str) else s.name for s in scenario.strategies]
+        order = [name for name, _ in resolve_strategies(scenario, None)]  # `all` too
         count = join(args.out, args.sources, order, args.repeats)
     except HarnessError as exc:
         print(f"error: {exc}", file=sys.stderr)

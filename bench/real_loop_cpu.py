@@ -30,7 +30,6 @@ LOOPS = ("asyncio", "uvloop")
 CHILD = r"""
 import asyncio, json, sys, tempfile, time
 from pathlib import Path
-import harness.cli_run, harness.client.catalog, harness.runner, harness.scenario
 from harness.cli_run import resolve_strategies
 from harness.client import catalog
 from harness.runner import RunOptions, run_scenario

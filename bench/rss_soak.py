@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import runpy
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,15 +70,10 @@ def descendants(pid: int) -> list[int]:
 
 def least_squares_slope(points: list[tuple[float, float]]) -> float | None:
     """Slope of y over x by least squares (None with fewer than two points)."""
-    if len(points) < 2:
+    try:
+        return statistics.linear_regression(*zip(*points, strict=True)).slope
+    except (statistics.StatisticsError, TypeError):  # fewer than two points, or all x equal
         return None
-    n = len(points)
-    mean_x = sum(x for x, _ in points) / n
-    mean_y = sum(y for _, y in points) / n
-    sxx = sum((x - mean_x) ** 2 for x, _ in points)
-    if sxx == 0:
-        return None
-    return sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
 
 
 def with_keys(scenario: Path, keys: str, copy: Path) -> Path:

@@ -34,6 +34,24 @@ def uncached_resolver(dns: tuple[str, int], clock: Clock) -> DnsResolver:
     return DnsResolver(dns, DnsSettings(cache="none"), clock=clock, bus=EventBus(), strategy="t")
 
 
+def service_transport(
+    service: str,
+    endpoints: dict[str, str],
+    port: int,
+    resolver: DnsResolver,
+    caller: str | None = None,
+) -> ServiceTransport:
+    """A transport to one service without keep-alive (each call resolves and connects anew)."""
+    return ServiceTransport(
+        service=service,
+        endpoints=endpoints,
+        port=port,
+        resolver=resolver,
+        pool=PoolSettings(keep_alive=False),
+        caller_region=caller,
+    )
+
+
 @dataclass
 class ServiceWorld:
     """A world with its service tier, in this test's loop, and the transports opened on it."""
@@ -48,14 +66,8 @@ class ServiceWorld:
         self, service: str, region: str, *, caller: str | None = None
     ) -> ServiceTransport:
         """A started transport to `service` in `region`, closed with the world."""
-        transport = ServiceTransport(
-            service=service,
-            endpoints={region: self.tier.routes[service][region]},
-            port=self.tier.port,
-            resolver=self.resolver,
-            pool=PoolSettings(keep_alive=False),
-            caller_region=caller,
-        )
+        endpoints = {region: self.tier.routes[service][region]}
+        transport = service_transport(service, endpoints, self.tier.port, self.resolver, caller)
         self.transports.append(transport)
         await transport.start()
         return transport

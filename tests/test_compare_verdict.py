@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -41,14 +42,19 @@ def _requests(seed_index: int) -> list[FakeRequest]:
     return out
 
 
-@pytest.fixture(scope="module")
-def four(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
-    root = tmp_path_factory.mktemp("verdict")
-    for k in range(4):
+def _write_seeds(root: Path, ks: Iterable[int]) -> None:
+    """The fake runs of seeds k + 1 for each k, under root/runs/."""
+    for k in ks:
         write_fake_run(
             root / "runs" / f"{k + 1:02d}-seed{k + 1}", _requests(k), elapsed=20.0,
             faults=[TINY_FAULT], seed=k + 1,
         )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def four(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    root = tmp_path_factory.mktemp("verdict")
+    _write_seeds(root, range(4))
     return build_comparison(root, baseline="worst", slos={}, settle=2.0)
 
 
@@ -78,16 +84,8 @@ def test_a_subset_of_seeds_ranks_as_a_comparison_of_only_those_seeds(tmp_path: P
     over only those seeds."""
     every = tmp_path / "every"
     only = tmp_path / "only"
-    for k in range(4):
-        write_fake_run(
-            every / "runs" / f"{k + 1:02d}-seed{k + 1}", _requests(k), elapsed=20.0,
-            faults=[TINY_FAULT], seed=k + 1,
-        )  # fmt: skip
-    for k in (1, 3):
-        write_fake_run(
-            only / "runs" / f"{k + 1:02d}-seed{k + 1}", _requests(k), elapsed=20.0,
-            faults=[TINY_FAULT], seed=k + 1,
-        )  # fmt: skip
+    _write_seeds(every, range(4))
+    _write_seeds(only, (1, 3))
     runs = [compute_run_metrics(d, settle=2.0) for d in sorted((every / "runs").iterdir())]
     subset = comparison_from_runs([runs[1], runs[3]], every, settle=2.0)
     direct = build_comparison(only, slos={}, settle=2.0)

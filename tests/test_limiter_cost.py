@@ -133,15 +133,15 @@ class _Budget(Exception):
     pass
 
 
-@pytest.mark.looptime(noop_cycles=1)  # as `harness run` does (harness.loops)
+@pytest.mark.looptime(noop_cycles=0)  # as `harness run` does (harness.loops)
 async def test_a_headline_shaped_fleet_run_costs_what_its_requests_cost(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The headline's story, shortened to 90 s: 16 hosts, 40 requests/s, the DNS outage, then the
     congested recovery whose throttling collapses the hosts' limiters while requests keep
     arriving. The earlier limiter did not finish this run (its waiters polled at one instant,
-    see above); this one runs about 18 loop callbacks per request, as aws-standard-2026 does
-    (measured 66.0k and 66.4k for ~3,600 requests). The budget is loose: 40 per request."""
+    see above); this one runs about 15 loop callbacks per request (measured 52.5k for 3,630
+    requests on the harness's loop, noop_cycles 0). The budget is loose: 40 per request."""
     buckets: list[TokenBucket] = []
     created = TokenBucket.__init__
 
@@ -157,7 +157,8 @@ async def test_a_headline_shaped_fleet_run_costs_what_its_requests_cost(
         nonlocal callbacks
         callbacks += 1
         if callbacks > budget:
-            raise _Budget(f"over {budget} loop callbacks")  # ends the run instead of spinning
+            # the budget is enforced here: the run ends instead of spinning, and the test fails
+            raise _Budget(f"over {budget} loop callbacks")
         run_callback(handle)
 
     monkeypatch.setattr(TokenBucket, "__init__", remember)
@@ -179,5 +180,4 @@ async def test_a_headline_shaped_fleet_run_costs_what_its_requests_cost(
     assert waited > 100, waited  # the limiters collapsed and requests queued for tokens
     assert outcomes.get("deadline_exceeded", 0) > 0  # some waited past the caller's deadline
     assert wakeups <= waited  # one wake-up hands a token to a waiter, never more
-    assert callbacks <= budget
     assert all(bucket.waiting == 0 for bucket in buckets)

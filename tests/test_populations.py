@@ -6,16 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from scenario_runs import run_text, uncached_resolver, world_with_services
+from scenario_runs import run_text, service_transport, uncached_resolver, world_with_services
 
 from harness.client.api import Request
-from harness.client.service_transport import ServiceTransport
 from harness.clock import Clock
 from harness.outcomes import Outcome
 from harness.report.writers import render_report
 from harness.runner.clients import PopulationAssigner, regions_by_distance
 from harness.scenario import parse_scenario
-from harness.scenario.strategy_spec import PoolSettings
 
 # Clients in us-west-2 and eu-west-1 need a token from `auth`, homed in us-east-1; their own
 # DynamoDB stays healthy. The auth outage is us-east-1's DynamoDB record emptied for 10 s.
@@ -173,14 +171,8 @@ async def test_a_hosted_world_serves_the_scenarios_services_and_lists_them() -> 
         assert auth["addresses"]["us-east-1"] and auth["port"] > 0
         clock = Clock.for_running_loop()
         resolver = uncached_resolver((info["dns"]["host"], info["dns"]["port"]), clock)
-        transport = ServiceTransport(
-            service="auth",
-            endpoints={"global": auth["names"]["global"]},
-            port=auth["port"],
-            resolver=resolver,
-            pool=PoolSettings(keep_alive=False),
-            caller_region="eu-west-1",
-        )
+        endpoints = {"global": auth["names"]["global"]}
+        transport = service_transport("auth", endpoints, auth["port"], resolver, "eu-west-1")
         await transport.start()
         try:
             now = clock.now()

@@ -45,7 +45,7 @@ def merge_units(
         part = result.summary
         assert part is not None
         if part is not first:
-            _fold_summary(summary, part)
+            fold_summary(summary, part)
         if result.timeseries is not None:
             if series is None:
                 series = json.loads(json.dumps(result.timeseries))
@@ -79,7 +79,8 @@ def merge_units(
     return summary
 
 
-def _fold_summary(summary: dict[str, Any], part: dict[str, Any]) -> None:
+def fold_summary(summary: dict[str, Any], part: dict[str, Any]) -> None:
+    """Fold one run's summary of other strategies, same seed, into `summary` (in place)."""
     summary["strategies"].update(part["strategies"])
     summary["consistency"].update(part.get("consistency", {}))
     summary["saturated"] = summary["saturated"] or part["saturated"]
