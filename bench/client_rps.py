@@ -9,6 +9,9 @@ time) is served by `python -m harness world` in a child process (one core); this
 client (the other core). 64 closed-loop workers, keep-alive (so at most 64 connections):
 
 - bare aiohttp: one ClientSession POSTing GetItem to the endpoint's address (no DNS, no timeout);
+  the baseline of every ratio;
+- bare exchange: the same loop through harness.client.exchange (aiohttp's connector, protocol and
+  parser without ClientSession, as the harness's transports send), to show the pool's own cost;
 - each strategy: the client pool exactly as harness.runner builds it (StrategyClient: DnsResolver
   with its TTL cache asking the world's DNS server, HttpTransport, build_pipeline) plus what the
   runner subscribes to RequestFinished: Telemetry (Prometheus), RunStats, TimeSeries, the gzip
@@ -55,13 +58,16 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import aiohttp
+from aiohttp.http import SERVER_SOFTWARE
 from prometheus_client import CollectorRegistry
+from yarl import URL
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.client import catalog
 from harness.client.api import Request
 from harness.client.dynamo_client import CONTENT_TYPE, TARGETS, encode
+from harness.client.exchange import Exchange, RequestHead
 from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.clock import Clock
@@ -80,6 +86,7 @@ from harness.world.world import World
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 TRANSPORT_ONLY = "HttpTransport.send only"
+BARE_EXCHANGE = "bare exchange"
 UVLOOP = " [uvloop]"
 ALL_CONSUMERS = ("telemetry", "stats", "series", "records")
 # --layers: the first strategy with fewer of the runner's RequestFinished consumers
@@ -314,6 +321,36 @@ async def run_bare(info: dict[str, Any], seconds: float, concurrency: int) -> Ru
         )
 
 
+async def run_exchange(info: dict[str, Any], seconds: float, concurrency: int) -> Run:
+    """The bare loop through harness.client.exchange instead of ClientSession.post."""
+    region = next(iter(info["regions"].values()))
+    url = URL.build(scheme="http", host=region["addresses"][0], port=region["port"])
+    headers = {"Host": region["name"], "Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGETS["get"],
+               "Accept": "*/*", "Accept-Encoding": "gzip, deflate",
+               "User-Agent": SERVER_SOFTWARE}  # fmt: skip  (as ClientSession sends them)
+    head = RequestHead.build("/", headers, keep_alive=True)
+    counts = [0, 0]
+    loop = asyncio.get_running_loop()
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    exchange = Exchange(connector, url, connect_timeout=None)
+    try:
+
+        async def send(i: int) -> None:
+            response = await exchange.post(head, encode(_request(i, loop.time()), "harness"))
+            counts[0] += 1
+            counts[1] += response.status == 200
+
+        return await drive(
+            send,
+            lambda: (counts[0], counts[1]),
+            info["pid"],
+            seconds=seconds,
+            concurrency=concurrency,
+        )
+    finally:
+        await connector.close()
+
+
 async def run_transport(info: dict[str, Any], seconds: float, concurrency: int) -> Run:
     """Layer: DnsResolver + HttpTransport.send only, no pipeline, no events consumed."""
     clock, bus, world = Clock.for_running_loop(), EventBus(), RemoteWorld(info)
@@ -496,9 +533,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     names = [s for s in args.strategies.split(",") if s]
-    cases = ["bare aiohttp", *names]
+    cases = ["bare aiohttp", BARE_EXCHANGE, *names]
     if args.layers:
-        cases[1:1] = [TRANSPORT_ONLY, *(names[0] + suffix for suffix in LAYERS)]
+        cases[2:2] = [TRANSPORT_ONLY, *(names[0] + suffix for suffix in LAYERS)]
     if args.uvloop:
         cases += [f"{case}{UVLOOP}" for case in ("bare aiohttp", *names)]
     if args.locust_python:
@@ -514,6 +551,8 @@ def main() -> None:
                     case = listed.removesuffix(UVLOOP)
                     if case == "bare aiohttp":
                         coro = run_bare(info, args.seconds, args.concurrency)
+                    elif case == BARE_EXCHANGE:
+                        coro = run_exchange(info, args.seconds, args.concurrency)
                     elif case == TRANSPORT_ONLY:
                         coro = run_transport(info, args.seconds, args.concurrency)
                     elif case == "locust FastHttpUser":

@@ -13,16 +13,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import aiohttp
 from aiohttp.abc import AbstractResolver
-from yarl import URL
 
 from harness.client.api import AttemptResult, Request
+from harness.client.exchange import Exchange, RequestHead
 from harness.client.pool import LoopClockConnector, Sweeper
 from harness.client.transport import (
     USER_AGENT,
     close_pooled,
-    pooled_session,
+    pooled_exchange,
     post_attempt,
     start_sweeper,
 )
@@ -35,10 +34,16 @@ REGION_HEADER = "X-Harness-Region"
 
 @dataclass(frozen=True, slots=True)
 class _Route:
-    host: str
-    session: aiohttp.ClientSession
+    exchange: Exchange
     connector: LoopClockConnector
-    headers: Mapping[str, str]  # the same for every call on this route: built once
+    heads: dict[str, RequestHead]  # op -> request head, built on first use
+    headers: Mapping[str, str]  # the same for every call on this route
+
+    def head(self, op: str, *, keep_alive: bool) -> RequestHead:
+        head = self.heads.get(op)
+        if head is None:
+            head = self.heads[op] = RequestHead.build(f"/{op}", self.headers, keep_alive=keep_alive)
+        return head
 
 
 class ServiceTransport:
@@ -68,11 +73,17 @@ class ServiceTransport:
             return
         for key, host in self._endpoints.items():
             connector = LoopClockConnector(self._pool, resolver=self._resolver)
-            headers = {"Host": host, "User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+            headers = {
+                "Host": host,
+                "Content-Type": "application/json",
+                "Accept": "*/*",
+                "Accept-Encoding": "identity",
+                "User-Agent": USER_AGENT,
+            }
             if self.caller_region is not None:
                 headers[CALLER_HEADER] = self.caller_region
-            session = pooled_session(self._pool, connector)
-            self._routes[key] = _Route(host, session, connector, headers)
+            exchange = pooled_exchange(self._pool, connector, host, self._port)
+            self._routes[key] = _Route(exchange, connector, {}, headers)
         self._sweeper = start_sweeper(self._pool, self._routes.values())
 
     async def close(self) -> None:
@@ -85,9 +96,9 @@ class ServiceTransport:
         if route is None:
             why = f"{self.service} has no endpoint {region!r}" if self._routes else "not started"
             return AttemptResult(Outcome.CLIENT_ERROR, region, detail=why)
-        url = URL.build(scheme="http", host=route.host, port=self._port, path=f"/{request.op}")
+        head = route.head(request.op, keep_alive=self._pool.keep_alive)
         body = json.dumps({"key": request.key}).encode()
-        return await post_attempt(route.session, url, body, route.headers, region, timeout, _decode)
+        return await post_attempt(route.exchange, head, body, region, timeout, _decode)
 
 
 def _decode(status: int, _headers: Mapping[str, str], body: bytes, region: str) -> AttemptResult:

@@ -1,9 +1,11 @@
 """The real transport: one DynamoDB call over HTTP to a regional endpoint, resolved through our DNS.
 
-One aiohttp ClientSession per region, each on its own LoopClockConnector (harness.client.pool), so
-a region's kept-alive connections live and die independently - as they do in an SDK client per
-region. Every failure is mapped to an Outcome in one place, `classify_exception` (httpcore's
-`map_exceptions`): callers never see an exception except CancelledError.
+One connection pool per region, each its own LoopClockConnector (harness.client.pool), so a
+region's kept-alive connections live and die independently - as they do in an SDK client per
+region. Requests go through `harness.client.exchange` (aiohttp's connector, protocol and parser,
+without a ClientSession: a request head built once per region and operation). Every failure is
+mapped to an Outcome in one place, `classify_exception` (httpcore's `map_exceptions`): callers
+never see an exception except CancelledError.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Protocol
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
-from multidict import CIMultiDict
 from yarl import URL
 
 from harness.client.api import AttemptResult, Request
 from harness.client.dynamo_client import CONTENT_TYPE, TARGETS, decode, encode
+from harness.client.exchange import Exchange, RequestHead
 from harness.client.pool import LoopClockConnector, Sweeper
 from harness.clock import Clock
 from harness.events import ConnectionsChanged, EventBus
@@ -38,10 +40,9 @@ USER_AGENT = "dns-outage-harness/0.1"
 class _Route:
     """Everything needed to reach one region, built once."""
 
-    url: URL
-    session: aiohttp.ClientSession
+    exchange: Exchange
     connector: LoopClockConnector
-    headers: Mapping[str, CIMultiDict[str]]  # op -> request headers
+    heads: Mapping[str, RequestHead]  # op -> request head
 
 
 class HttpTransport:
@@ -51,6 +52,7 @@ class HttpTransport:
     `asyncio.timeout(timeout)` on the loop clock. aiohttp's own timeouts are off except the socket
     connect timeout (`pool.connect_timeout`, like botocore's `connect_timeout`, default 60 s there,
     1 s here); aiohttp's DNS cache is off (`use_dns_cache=False`): the resolver owns caching.
+    No retries below ours: aiohttp's ClientSession would not retry a POST either.
     """
 
     def __init__(
@@ -81,23 +83,25 @@ class HttpTransport:
         self._sweeper: Sweeper | None = None
 
     async def start(self) -> None:
-        """Create one session per region (needs the running loop) and start the pool sweeper."""
+        """Create one pool per region (needs the running loop) and start the pool sweeper."""
         if self._routes:
             return
+        caller = self.caller_region
         for region, name in self._endpoints.items():
             connector = LoopClockConnector(
                 self._pool, resolver=self._resolver, on_change=self._announcer(region)
             )
-            session = pooled_session(self._pool, connector)
-            headers = {
-                op: _headers(name, target, self.caller_region) for op, target in TARGETS.items()
+            keep_alive = self._pool.keep_alive
+            heads = {
+                op: RequestHead.build("/", _headers(name, target, caller), keep_alive=keep_alive)
+                for op, target in TARGETS.items()
             }
-            url = URL.build(scheme="http", host=name, port=self._port, path="/")
-            self._routes[region] = _Route(url, session, connector, headers)
+            exchange = pooled_exchange(self._pool, connector, name, self._port)
+            self._routes[region] = _Route(exchange, connector, heads)
         self._sweeper = start_sweeper(self._pool, self._routes.values())
 
     async def close(self) -> None:
-        """Stop the sweeper, close every session and its connections. Idempotent."""
+        """Stop the sweeper, close every pool and its connections. Idempotent."""
         sweeper, self._sweeper = self._sweeper, None
         routes, self._routes = self._routes, {}
         await close_pooled(sweeper, routes.values())
@@ -122,7 +126,7 @@ class HttpTransport:
             return AttemptResult(Outcome.CLIENT_ERROR, region, detail=f"unknown op {request.op}")
         body = encode(request, self._table)
         return await post_attempt(
-            route.session, route.url, body, route.headers[request.op], region, timeout, decode
+            route.exchange, route.heads[request.op], body, region, timeout, decode
         )
 
     def _announcer(self, region: str) -> _Announcer:
@@ -130,23 +134,19 @@ class HttpTransport:
 
 
 class Pooled(Protocol):
-    """A route's session and the connector it owns."""
+    """A route's connector."""
 
-    @property
-    def session(self) -> aiohttp.ClientSession: ...
     @property
     def connector(self) -> LoopClockConnector: ...
 
 
-def pooled_session(pool: PoolSettings, connector: LoopClockConnector) -> aiohttp.ClientSession:
-    """A session on its own connector: aiohttp's timeouts off except the socket connect timeout,
-    no cookies, bodies as sent."""
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=pool.connect_timeout),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        auto_decompress=False,
-    )
+def pooled_exchange(
+    pool: PoolSettings, connector: LoopClockConnector, host: str, port: int
+) -> Exchange:
+    """Requests to http://host:port over `connector`: no timeout but the socket connect timeout,
+    no cookies, bodies as sent (auto_decompress off)."""
+    url = URL.build(scheme="http", host=host, port=port)
+    return Exchange(connector, url, connect_timeout=pool.connect_timeout)
 
 
 def start_sweeper(pool: PoolSettings, routes: Iterable[Pooled]) -> Sweeper | None:
@@ -159,13 +159,13 @@ def start_sweeper(pool: PoolSettings, routes: Iterable[Pooled]) -> Sweeper | Non
 
 
 async def close_pooled(sweeper: Sweeper | None, routes: Iterable[Pooled]) -> None:
-    """Stop the sweeper, then close every session and its connections, even if stopping fails."""
+    """Stop the sweeper, then close every pool and its connections, even if stopping fails."""
     try:
         if sweeper is not None:
             await sweeper.stop()
     finally:
         for route in routes:
-            await route.session.close()
+            await route.connector.close()
             route.connector.forget_closed()
 
 
@@ -173,10 +173,9 @@ Decoder = Callable[[int, Mapping[str, str], bytes, str], AttemptResult]
 
 
 async def post_attempt(
-    session: aiohttp.ClientSession,
-    url: URL,
+    exchange: Exchange,
+    head: RequestHead,
     body: bytes,
-    headers: Mapping[str, str],
     region: str,
     timeout: float | None,
     decode: Decoder,
@@ -187,9 +186,9 @@ async def post_attempt(
     cancelling = task.cancelling() if task is not None else 0
     scope = asyncio.timeout(timeout)
     try:
-        async with scope, session.post(url, data=body, headers=headers) as resp:
-            payload = await resp.read()
-            return decode(resp.status, resp.headers, payload, region)
+        async with scope:
+            response = await exchange.post(head, body)
+        return decode(response.status, response.headers, response.body, region)
     except Exception as exc:
         if task is not None and task.cancelling() > cancelling:
             # A real cancellation that aiohttp turned into another error: honour it.
@@ -199,19 +198,17 @@ async def post_attempt(
         return classify_exception(exc, region)
 
 
-def _headers(name: str, target: str, caller_region: str | None) -> CIMultiDict[str]:
-    """Request headers, built once. Giving aiohttp's auto headers (Accept, Accept-Encoding,
-    User-Agent) ourselves is cheaper than `skip_auto_headers`, which it rebuilds per request."""
-    headers = CIMultiDict(
-        {
-            "Host": name,
-            "Content-Type": CONTENT_TYPE,
-            "X-Amz-Target": target,
-            "Accept": "*/*",
-            "Accept-Encoding": "identity",
-            "User-Agent": USER_AGENT,
-        }
-    )
+def _headers(name: str, target: str, caller_region: str | None) -> dict[str, str]:
+    """Request headers (what ClientSession would send with these: aiohttp's auto headers Accept,
+    Accept-Encoding and User-Agent given, so it adds none)."""
+    headers = {
+        "Host": name,
+        "Content-Type": CONTENT_TYPE,
+        "X-Amz-Target": target,
+        "Accept": "*/*",
+        "Accept-Encoding": "identity",
+        "User-Agent": USER_AGENT,
+    }
     if caller_region is not None:
         headers[CALLER_HEADER] = caller_region
     return headers
