@@ -149,6 +149,17 @@ ANSWERS = {
 }  # fmt: skip
 
 
+async def both_ways(port: int) -> tuple[tuple[str, object], tuple[str, object]]:
+    """(what ClientSession made of a POST to `port`, what Exchange made of it)"""
+    expected = await outcome_of(lambda: via_session(port, "/", SERVICE_HEADERS, True))
+    pool = connector()
+    try:
+        got = await outcome_of(lambda: via_exchange(port, "/", SERVICE_HEADERS, True, pool))
+    finally:
+        await pool.close()
+    return expected, got
+
+
 async def outcome_of(call: Callable[[], Awaitable[Response]]) -> tuple[str, object]:
     """(the error's outcome or "answered", the response or the error's type)"""
     try:
@@ -162,12 +173,7 @@ async def outcome_of(call: Callable[[], Awaitable[Response]]) -> tuple[str, obje
 async def test_every_answer_or_failure_reads_as_client_session_reads_it(case: str) -> None:
     raw, then = ANSWERS[case]
     async with raw_server(replying(raw, then=then)) as (port, _seen):
-        expected = await outcome_of(lambda: via_session(port, "/", SERVICE_HEADERS, True))
-        pool = connector()
-        try:
-            got = await outcome_of(lambda: via_exchange(port, "/", SERVICE_HEADERS, True, pool))
-        finally:
-            await pool.close()
+        expected, got = await both_ways(port)
     assert got[0] == expected[0]
     if got[0] == "answered":
         assert got == expected
@@ -181,12 +187,7 @@ async def test_refused_connect_is_the_same_connect_error() -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    expected = await outcome_of(lambda: via_session(port, "/", SERVICE_HEADERS, True))
-    pool = connector()
-    try:
-        got = await outcome_of(lambda: via_exchange(port, "/", SERVICE_HEADERS, True, pool))
-    finally:
-        await pool.close()
+    expected, got = await both_ways(port)
     assert got == expected == (Outcome.CONNECT_ERROR.value, aiohttp.ClientConnectorError)
 
 
