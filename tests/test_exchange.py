@@ -100,7 +100,9 @@ async def via_exchange(
     port: int, path: str, headers: dict[str, str], keep_alive: bool, pool: LoopClockConnector
 ) -> Response:
     exchange = Exchange(pool, URL(f"http://127.0.0.1:{port}"), connect_timeout=1.0)
-    return await exchange.post(RequestHead.build(path, headers, keep_alive=keep_alive), BODY)
+    head = exchange.head(path, headers)
+    assert head == RequestHead.build(path, headers, keep_alive=keep_alive)  # from the pool
+    return await exchange.post(head, BODY)
 
 
 @pytest.mark.parametrize("keep_alive", [True, False])
@@ -234,8 +236,12 @@ async def test_a_cancelled_exchange_closes_its_connection() -> None:
     [
         ("/", {**SERVICE_HEADERS, "X-Evil": "a\r\nInjected: 1"}, "not a valid HTTP header"),
         ("/", {k: v for k, v in SERVICE_HEADERS.items() if k != "Accept"}, "lacks Accept"),
-        ("/a b", SERVICE_HEADERS, "not an origin-form target"),
-        ("relative", SERVICE_HEADERS, "not an origin-form target"),
+        ("/a b", SERVICE_HEADERS, "not a plain origin-form target"),
+        ("relative", SERVICE_HEADERS, "not a plain origin-form target"),
+        ("/a?b=1", SERVICE_HEADERS, "not a plain origin-form target"),
+        ("/", {**SERVICE_HEADERS, "Content-Length": "3"}, "sets one the exchange writes"),
+        ("/", {**SERVICE_HEADERS, "connection": "close"}, "sets one the exchange writes"),
+        ("/", {**SERVICE_HEADERS, "host": "other"}, "repeats a header"),
     ],
 )
 def test_a_head_that_client_session_would_send_differently_is_refused(
@@ -243,3 +249,64 @@ def test_a_head_that_client_session_would_send_differently_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=error):
         RequestHead.build(path, headers, keep_alive=True)
+
+
+@pytest.mark.looptime
+async def test_a_connect_timeout_is_the_same_connect_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def never_connects(*_args: object) -> None:
+        await asyncio.sleep(3600)
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "sock_connect", never_connects)
+    async with raw_server(replying(OK_2)) as (port, seen):
+        expected, got = await both_ways(port)
+    assert not seen
+    assert got == expected == (Outcome.CONNECT_ERROR.value, aiohttp.ConnectionTimeoutError)
+
+
+async def test_a_redirect_is_returned_not_followed() -> None:
+    moved = b"HTTP/1.1 307 Temporary Redirect\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n\r\n"
+    pool = connector()
+    try:
+        async with raw_server(replying(moved)) as (port, seen):
+            response = await via_exchange(port, "/", SERVICE_HEADERS, True, pool)
+    finally:
+        await pool.close()
+    assert (response.status, response.headers["Location"], len(seen)) == (307, "/elsewhere", 2)
+
+
+async def test_without_keep_alive_every_connection_closes_after_its_answer() -> None:
+    pool = connector(keep_alive=False)
+    try:
+        async with raw_server(replying(OK_2)) as (port, seen):
+            for _ in range(3):
+                response = await via_exchange(port, "/", SERVICE_HEADERS, False, pool)
+                assert response.status == 200
+                await asyncio.sleep(0.01)  # let the close be seen
+                assert pool.open_count == 0
+        assert seen.count(b"") == 3  # a new connection per request
+    finally:
+        await pool.close()
+
+
+async def test_a_call_cancelled_mid_body_closes_its_connection() -> None:
+    half = asyncio.Event()
+
+    async def half_a_body(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{"a')
+        await writer.drain()
+        half.set()
+        await asyncio.sleep(3600)
+
+    pool = connector()
+    try:
+        async with raw_server(half_a_body) as (port, _seen):
+            call = asyncio.ensure_future(via_exchange(port, "/", SERVICE_HEADERS, True, pool))
+            await half.wait()
+            await asyncio.sleep(0.01)  # the headers and the first bytes are read
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            await asyncio.sleep(0)
+            assert pool.open_count == 0
+    finally:
+        await pool.close()

@@ -13,7 +13,10 @@ C HTTP parser, the payload stream and every exception, so `classify_exception` s
 saw before. What is ours: the request bytes (checked byte for byte against what ClientSession
 sends, tests/test_exchange.py), waiting for the response, and handing the connection back as
 ClientResponse does (released when the body is read and the server did not ask to close, closed
-on any error or cancellation).
+on any error or cancellation unless the response had been read whole).
+
+One deliberate difference: redirects are not followed (ClientSession follows 3xx by default; an
+SDK's DynamoDB client does not, and the world never sends one): a 3xx is returned as it came.
 
 aiohttp internals used (3.14): `BaseConnector.connect(req, traces, timeout)` with a template
 `ClientRequest` (it reads the connection key, host, port and TLS settings), `Connection.protocol`,
@@ -28,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aiohttp
+from aiohttp import StreamReader
 from aiohttp.client_exceptions import ClientConnectionResetError
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -36,6 +40,9 @@ from yarl import URL
 # that carries them all is sent by ClientSession exactly as given, then Content-Length, then
 # "Connection: close" on a pool without keep-alive.
 REQUIRED_HEADERS = ("Host", "Content-Type", "Accept", "Accept-Encoding", "User-Agent")
+# Headers the exchange writes or implies itself: given twice they would contradict the framing.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "expect"})
+PATH_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 READ_BUFSIZE = 2**16  # ClientSession's default read_bufsize
 
 
@@ -48,27 +55,25 @@ class RequestHead:
 
     @classmethod
     def build(cls, path: str, headers: Mapping[str, str], *, keep_alive: bool) -> RequestHead:
-        missing = [name for name in REQUIRED_HEADERS if not _has(headers, name)]
+        names = [name.lower() for name in headers]
+        missing = [name for name in REQUIRED_HEADERS if name.lower() not in names]
         if missing:
             raise ValueError(f"request head lacks {', '.join(missing)}")
-        if not path.startswith("/") or any(c.isspace() or not c.isprintable() for c in path):
-            raise ValueError(f"request path {path!r} is not an origin-form target")
+        if len(set(names)) != len(names) or FRAMING_HEADERS.intersection(names):
+            raise ValueError("request head repeats a header or sets one the exchange writes")
+        if not path.startswith("/") or not PATH_CHARACTERS.issuperset(path):
+            raise ValueError(f"request path {path!r} is not a plain origin-form target")
         lines = [f"POST {path} HTTP/1.1"]
         for name, value in headers.items():
-            if any(c in f"{name}{value}" for c in "\r\n\0") or ":" in name:
+            if any(c in f"{name}{value}" for c in "\r\n\0") or ":" in name or not name:
                 raise ValueError(f"header {name!r} is not a valid HTTP header line")
             lines.append(f"{name}: {value}")
-        prefix = ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+        prefix = ("\r\n".join(lines) + "\r\nContent-Length: ").encode()  # UTF-8, as aiohttp
         suffix = b"\r\n" if keep_alive else b"\r\nConnection: close\r\n"
         return cls(prefix, suffix + b"\r\n")
 
     def render(self, body: bytes) -> bytes:
         return b"%s%d%s%s" % (self.prefix, len(body), self.suffix, body)
-
-
-def _has(headers: Mapping[str, str], name: str) -> bool:
-    lowered = name.lower()
-    return any(key.lower() == lowered for key in headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,15 @@ class Exchange:
     ) -> None:
         self._connector = connector
         self._template = aiohttp.ClientRequest("POST", url, loop=asyncio.get_running_loop())
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout)
+        # ceil_threshold inf: aiohttp would round connect timeouts >= 5 s up to whole seconds.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, ceil_threshold=math.inf
+        )
         self._origin = url
+
+    def head(self, path: str, headers: Mapping[str, str]) -> RequestHead:
+        """A head for this origin's pool: "Connection: close" exactly when the pool closes."""
+        return RequestHead.build(path, headers, keep_alive=not self._connector.force_close)
 
     async def post(self, head: RequestHead, body: bytes) -> Response:
         try:
@@ -98,9 +110,10 @@ class Exchange:
             raise aiohttp.ConnectionTimeoutError(
                 f"Connection timeout to host {self._origin}"
             ) from exc
-        protocol = conn.protocol
-        assert protocol is not None
+        payload: StreamReader | None = None
         try:
+            protocol = conn.protocol
+            assert protocol is not None
             protocol.set_response_params(
                 read_until_eof=True,
                 auto_decompress=False,
@@ -119,7 +132,14 @@ class Exchange:
                     break  # informational answers (100 Continue) are skipped, as aiohttp does
             data = await payload.read()
         except BaseException:
-            conn.close()  # a half-read or unknown state is never put back in the pool
+            if _read_whole(payload):
+                conn.release()  # cancelled after the last byte arrived: the connection is clean
+            else:
+                conn.close()  # a half-read or unknown state is never put back in the pool
             raise
         conn.release()  # closes instead if the server asked to or the stream is not clean
         return Response(message.code, message.headers, data)
+
+
+def _read_whole(payload: StreamReader | None) -> bool:
+    return payload is not None and payload.is_eof() and payload.exception() is None

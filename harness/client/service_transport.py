@@ -39,10 +39,14 @@ class _Route:
     heads: dict[str, RequestHead]  # op -> request head, built on first use
     headers: Mapping[str, str]  # the same for every call on this route
 
-    def head(self, op: str, *, keep_alive: bool) -> RequestHead:
+    def head(self, op: str) -> RequestHead | None:
+        """The head of POST /<op>, built on first use; None for an op no path can carry."""
         head = self.heads.get(op)
         if head is None:
-            head = self.heads[op] = RequestHead.build(f"/{op}", self.headers, keep_alive=keep_alive)
+            try:
+                head = self.heads[op] = self.exchange.head(f"/{op}", self.headers)
+            except ValueError:
+                return None
         return head
 
 
@@ -96,7 +100,9 @@ class ServiceTransport:
         if route is None:
             why = f"{self.service} has no endpoint {region!r}" if self._routes else "not started"
             return AttemptResult(Outcome.CLIENT_ERROR, region, detail=why)
-        head = route.head(request.op, keep_alive=self._pool.keep_alive)
+        head = route.head(request.op)
+        if head is None:
+            return AttemptResult(Outcome.CLIENT_ERROR, region, detail=f"bad op {request.op!r}")
         body = json.dumps({"key": request.key}).encode()
         return await post_attempt(route.exchange, head, body, region, timeout, _decode)
 

@@ -91,12 +91,11 @@ class HttpTransport:
             connector = LoopClockConnector(
                 self._pool, resolver=self._resolver, on_change=self._announcer(region)
             )
-            keep_alive = self._pool.keep_alive
+            exchange = pooled_exchange(self._pool, connector, name, self._port)
             heads = {
-                op: RequestHead.build("/", _headers(name, target, caller), keep_alive=keep_alive)
+                op: exchange.head("/", _headers(name, target, caller))
                 for op, target in TARGETS.items()
             }
-            exchange = pooled_exchange(self._pool, connector, name, self._port)
             self._routes[region] = _Route(exchange, connector, heads)
         self._sweeper = start_sweeper(self._pool, self._routes.values())
 
