@@ -209,9 +209,17 @@ async def test_connection_is_reused_unless_the_server_closes_it() -> None:
             await pool.close()
 
 
-@pytest.mark.parametrize("sent", [b"", b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{"a'])
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",
+        b"HTTP/1.1 100 Continue\r\n\r\n",  # the 1xx's empty body must not pass for the answer's
+        b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{"a',
+    ],
+)
 async def test_a_cancelled_exchange_closes_its_connection(sent: bytes) -> None:
-    """Cancelled before any answer, or mid-body: the connection is closed, not put back."""
+    """Cancelled before any answer, after a 100 Continue, or mid-body: the connection is
+    closed, not put back."""
     reached = asyncio.Event()
 
     async def then_nothing(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

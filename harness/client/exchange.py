@@ -127,9 +127,10 @@ class Exchange:
             # time, so no flow control to wait for).
             transport.write(head.render(body))
             while True:
-                message, payload = await protocol.read()
+                message, answer = await protocol.read()
                 if not 100 <= message.code <= 199 or message.code == 101:
                     break  # informational answers (100 Continue) are skipped, as aiohttp does
+            payload = answer  # only the final answer's body says whether the stream is clean
             data = await payload.read()
         except BaseException:
             if _read_whole(payload):
