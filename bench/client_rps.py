@@ -67,7 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.client import catalog
 from harness.client.api import Request
 from harness.client.dynamo_client import CONTENT_TYPE, TARGETS, encode
-from harness.client.exchange import Exchange, RequestHead
+from harness.client.exchange import Exchange
 from harness.client.resolver import DnsResolver
 from harness.client.transport import HttpTransport
 from harness.clock import Clock
@@ -344,11 +344,11 @@ async def run_exchange(info: dict[str, Any], seconds: float, concurrency: int) -
         "Accept": "*/*",
         "Accept-Encoding": "gzip, deflate",
         "User-Agent": SERVER_SOFTWARE,
-    }  # fmt: skip  (as ClientSession sends them)
-    head = RequestHead.build("/", headers, keep_alive=True)
+    }  # what ClientSession sends in the bare loop
     loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=concurrency)
     exchange = Exchange(connector, url, connect_timeout=None)
+    head = exchange.head("/", headers)
     try:
 
         async def call(i: int) -> bool:
