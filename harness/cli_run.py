@@ -175,10 +175,9 @@ def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: P
 
     from harness.compare.orchestrate import EXIT_UNIT_FAILED, raise_unit_errors
     from harness.executors.merge import merge_units
-    from harness.executors.plan import execute, make_out_dir, plan
+    from harness.executors.plan import execute, plan, results_dir
     from harness.loops import signals_set
 
-    make_out_dir(out_dir)
     execution = _with_text(inv)
     assert execution is not None
     names = [name for name, _ in strategies]
@@ -190,7 +189,7 @@ def _run_in_units(inv: Invocation, strategies: list[tuple[str, Any]], out_dir: P
             highlight=False,
         )
     interrupt = threading.Event()
-    with signals_set(interrupt):
+    with results_dir(out_dir), signals_set(interrupt):
         outcome, info = execute(
             [repeat], execution, interrupt, progress=inv.progress and sys.stderr.isatty(),
             err=inv.err,

@@ -148,16 +148,20 @@ def test_stop_when_in_one_unit_aborts_every_unit(tmp_path: Path) -> None:
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:1", "nonsense://what"])
 def test_a_bad_cluster_address_is_one_line_exit_2(tmp_path: Path, address: str) -> None:
     pytest.importorskip("distributed")
-    result = harness("compare", small_scenario(tmp_path), "--cluster", address, timeout=60)
+    out = tmp_path / "out"
+    result = harness(
+        "compare", small_scenario(tmp_path), "--cluster", address, "--out", out, timeout=60
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and address in lines[0] and "Traceback" not in result.stderr
+    assert not out.exists()  # the results directory it made, still empty, is gone again
 
 
 def test_the_dask_scheduler_can_come_from_the_environment(tmp_path: Path) -> None:
     pytest.importorskip("distributed")
     env = {**ENV, "HARNESS_DASK_SCHEDULER": "tcp://127.0.0.1:1"}
-    proc = _popen("compare", small_scenario(tmp_path), env=env)
+    proc = _popen("compare", small_scenario(tmp_path), "--out", tmp_path / "out", env=env)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "tcp://127.0.0.1:1" in stderr, stderr
 
@@ -174,7 +178,9 @@ def test_run_repeats_asks_for_seeds_and_repeat_overrides_it(tmp_path: Path) -> N
     result = harness("compare", scenario, "--out", out, "--executor", "inline", "--repeat", "1")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (out / "runs").iterdir()) == ["01-seed11"]
-    bad = harness("compare", scenario, "--executor", "inline", "--workers", "2")
+    bad = harness(
+        "compare", scenario, "--executor", "inline", "--workers", "2", "--out", tmp_path / "bad"
+    )
     assert bad.returncode == 2 and "--workers" in bad.stderr
 
 

@@ -27,10 +27,10 @@ from harness.executors.merge import merge_units
 from harness.executors.plan import (
     Execution,
     execute,
-    make_out_dir,
     output_dirs,
     plan,
     real_clock_note,
+    results_dir,
 )
 from harness.loops import reinstall, run_with_signals, signals_set
 from harness.runner import RunOptions, RunResult, run_scenario
@@ -89,11 +89,10 @@ def run_comparison(
             f"{runs} already holds results: choose another --out, or remove it "
             "(`harness report` re-renders an existing comparison)"
         )
-    make_out_dir(directory)
     interrupt = threading.Event()
     # Signals only set a flag from here to the last report written: a second Ctrl-C cannot cut
     # the writing of results or comparison files short.
-    with signals_set(interrupt):
+    with results_dir(directory), signals_set(interrupt):
         if clock == "virtual" and execution is not None:
             ending = _compare_in_units(
                 scenario, strategies, directory, repeat, execution, scenario_file, progress,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,11 +140,22 @@ def output_dirs(directory: Path, repeat: Repeat) -> tuple[Path, Path]:
     return directory / "runs" / repeat.name, directory / "incomplete" / repeat.name
 
 
-def make_out_dir(path: Path) -> None:
-    """Create the results directory before any unit runs: a bad --out fails at once."""
+@contextmanager
+def results_dir(path: Path) -> Iterator[None]:
+    """Create the results directory before any unit runs (a bad --out fails at once). If the
+    command then fails before writing anything there (a bad --cluster, a refused option), the
+    directory it created goes again: no empty result directories left behind."""
+    existed = path.exists()
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HarnessError(
             f"--out {path}: cannot create the results directory ({exc.strerror})"
         ) from None
+    try:
+        yield
+    except BaseException:
+        if not existed:
+            with suppress(OSError):
+                path.rmdir()  # only when still empty: results written are never removed
+        raise
